@@ -1,0 +1,1 @@
+"""Bieb: one open platform for the Dutch public library network."""

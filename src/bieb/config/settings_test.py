@@ -1,0 +1,25 @@
+"""Settings for the test suite: the real settings with a test secret and a fast hasher.
+
+Everything else (database from DATABASE_URL, middleware, i18n, security) is the production
+configuration, so tests exercise what runs.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-" + "k" * 60)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
+from bieb.config.settings import *  # noqa: E402,F403
+from bieb.config.settings import PASSWORD_HASHERS as _PRODUCTION_HASHERS  # noqa: E402
+
+# Argon2 is slow on purpose; tests that check hashing use PRODUCTION_PASSWORD_HASHERS.
+PRODUCTION_PASSWORD_HASHERS = _PRODUCTION_HASHERS
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -1,0 +1,18 @@
+"""Root URLs. Public URLs are Dutch. Each app owns its own urls.py."""
+
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from bieb.api.urls import api
+from bieb.core import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("api/v1/", api.urls),
+    path("", include("bieb.accounts.urls")),
+    path("", include("bieb.network.urls")),
+    path("", include("bieb.portal.urls")),
+]
