@@ -50,7 +50,7 @@ if not SECRET_KEY:
             "string (for example: python -c 'import secrets; print(secrets.token_urlsafe(64))'), "
             "or set DEBUG=1 for local development."
         )
-    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []

@@ -10,8 +10,8 @@ os.environ.setdefault("SECRET_KEY", "test-" + "k" * 60)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
-from bieb.config.settings import *  # noqa: E402,F403
-from bieb.config.settings import PASSWORD_HASHERS as _PRODUCTION_HASHERS  # noqa: E402
+from bieb.config.settings import *  # noqa: F403
+from bieb.config.settings import PASSWORD_HASHERS as _PRODUCTION_HASHERS
 
 # Argon2 is slow on purpose; tests that check hashing use PRODUCTION_PASSWORD_HASHERS.
 PRODUCTION_PASSWORD_HASHERS = _PRODUCTION_HASHERS

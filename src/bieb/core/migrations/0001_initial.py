@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,20 +15,38 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(db_index=True, default=bieb.core.clock.now)),
-                ('action', models.CharField(max_length=80)),
-                ('subject', models.CharField(blank=True, max_length=120)),
-                ('organisation_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(db_index=True, default=bieb.core.clock.now)),
+                ("action", models.CharField(max_length=80)),
+                ("subject", models.CharField(blank=True, max_length=120)),
+                ("organisation_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
-                'indexes': [models.Index(fields=['subject', 'occurred_at'], name='core_audite_subject_90f311_idx')],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+                "indexes": [
+                    models.Index(
+                        fields=["subject", "occurred_at"], name="core_audite_subject_90f311_idx"
+                    )
+                ],
             },
         ),
     ]
