@@ -58,7 +58,6 @@ ALLOWED_HOSTS = env_list(
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -167,10 +166,13 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:mine"
 LOGOUT_REDIRECT_URL = "portal:home"
 
-# django-axes: 5 failed attempts per e-mail address lock that account's log-in for 15 minutes.
+# django-axes: 5 failed attempts lock log-in for 15 minutes, counted per e-mail address (against
+# guessing one account's password) and per client (IP address + browser, against trying many
+# accounts from one place). Not per IP alone: a library's public wifi shares one address.
+# See docs/decisions/0004-log-in-lock-out.md.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = ["username", ["ip_address", "user_agent"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "bieb.accounts.views.lockout_response"
