@@ -3,6 +3,7 @@ several workers, static files through WhiteNoise. These run the real processes."
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import secrets
@@ -147,6 +148,7 @@ def test_gunicorn_serves_pages_and_compressed_static_files_with_several_workers(
         assert status == 200
         assert "immutable" in headers.get("Cache-Control", "")
         assert headers.get("Content-Encoding") == "gzip", css_name
+        assert gzip.decompress(css) == (tmp_path / "static" / hashed_css).read_bytes()
     finally:
         server.terminate()
         server.wait(timeout=20)
