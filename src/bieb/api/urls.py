@@ -1,3 +1,109 @@
-from ninja import NinjaAPI
+"""The public REST API, mounted at ``/api/v1/`` by the root URLconf.
 
-api = NinjaAPI(title="Bieb API", version="1", urls_namespace="api")
+Every operation states its auth explicitly (``auth=None`` for public ones); the API-wide
+default is ``resident_auth`` so that one which forgets fails closed.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from django.urls import reverse
+from ninja import Router
+
+from bieb.api import me, tokens
+from bieb.api.auth import resident_auth
+from bieb.api.base import BiebNinjaAPI
+from bieb.network.api import router as network_router
+
+DESCRIPTION = """
+The public API of **Bieb**, the platform of the Dutch public library network
+("de Bibliotheek"). It offers the same services as the website: find libraries and their
+opening hours, and, once signed in, your own account.
+
+## Authentication
+
+Public operations need nothing. Operations on your own data accept either
+
+* an **API token**: `POST /api/v1/auth/token` with `{"email", "password", "name"}` answers
+  `{"token", "token_type": "Bearer", "expires_at"}`; send it as
+  `Authorization: Bearer <token>`. Tokens expire after 90 days; list them with
+  `GET /api/v1/me/tokens` and revoke them with `DELETE /api/v1/me/tokens/{id}` or, for the
+  token in use, `DELETE /api/v1/auth/token`. The secret is shown once and never stored.
+* the **browser session** of the website (cookie `sessionid`); requests that change data then
+  need the CSRF token in the `X-CSRFToken` header.
+
+Repeated failed sign-ins lock out the account and the client for a while, exactly as on the
+website.
+
+## Errors
+
+Every error is JSON with a stable `code` for programs and a translated `message` for people
+(Dutch by default; send `Accept-Language: en` for English):
+
+```json
+{"error": {"code": "invalid_input", "message": "…", "details": {"fields": [
+  {"field": "email", "in": "body", "type": "missing", "message": "…"}]}}}
+```
+
+`details` is present only when there is more to say. Common codes:
+
+| status | code | meaning |
+|---|---|---|
+| 400 | `bad_request` | the body could not be read (for example broken JSON) |
+| 401 | `not_authenticated` | no credentials were sent |
+| 401 | `invalid_token` | the bearer token is unknown, expired or revoked |
+| 401 | `invalid_credentials` | e-mail address or password is wrong |
+| 403 | `forbidden` | you are signed in but may not do this |
+| 403 | `csrf_failed` | session request that changes data without the CSRF token |
+| 404 | `not_found` | it does not exist, or it is not yours to see |
+| 409 | `too_many_tokens` | you have the maximum number of active tokens |
+| 422 | `invalid_input` | `details.fields` lists each field with its problem |
+| 429 | `locked_out` | too many failed sign-ins; see `Retry-After` |
+| 429 | `rate_limited` | too many requests; see `Retry-After` |
+| 500 | `server_error` | our fault; the details are logged, not shown |
+
+Operations may answer other, specific codes (for example `unknown_location`); each is stable
+and documented with the operation.
+"""
+
+api = BiebNinjaAPI(
+    title="Bieb API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=resident_auth,
+)
+
+
+@api.get("/", auth=None, operation_id="api_index", url_name="index", summary="Where to start")
+def index(request: HttpRequest) -> dict[str, str]:
+    return {
+        "title": api.title,
+        "version": api.version,
+        "openapi": reverse("api:openapi-json"),
+        "docs": reverse("api:openapi-view"),
+    }
+
+
+api.add_router("/auth/", tokens.router)
+api.add_router("/me", me.router)
+# The network's API is public reads (network knows no people): mounted with auth=None. An
+# operation in it that needs a signed-in person declares its own auth, which takes precedence.
+api.add_router("/network/", network_router, auth=None)
+
+# Last: any other path under /api/v1/ answers a JSON 404 instead of the site's HTML page.
+unmatched = Router()
+
+
+@unmatched.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"],
+    "/{path:rest}",
+    auth=None,
+    include_in_schema=False,
+    url_name="unmatched",
+)
+def unmatched_path(request: HttpRequest, rest: str):
+    raise Http404
+
+
+api.add_router("", unmatched)
