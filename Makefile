@@ -52,7 +52,7 @@ check-migrations: install
 	$(BIN)/bieb makemigrations --check --dry-run
 
 messages: install
-	cd src/bieb && ../../$(BIN)/bieb makemessages -l en -l nl --no-obsolete && ../../$(BIN)/bieb compilemessages
+	cd src/bieb && ../../$(BIN)/bieb makemessages -l en --no-obsolete && ../../$(BIN)/bieb compilemessages
 
 clean:
 	rm -rf $(VENV) var/bieb.sqlite3* var/staticfiles

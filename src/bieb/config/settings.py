@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "ninja",  # serves the API docs' Swagger UI from our own static files, not a CDN
     "bieb.core",
     "bieb.network",
     "bieb.accounts",
@@ -215,6 +216,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "de Bibliotheek <noreply@bieb.example>")
 
 # --- security -------------------------------------------------------------------------------
+CSRF_FAILURE_VIEW = "bieb.portal.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

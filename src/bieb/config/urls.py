@@ -16,3 +16,7 @@ urlpatterns = [
     path("", include("bieb.network.urls")),
     path("", include("bieb.portal.urls")),
 ]
+
+# JSON under /api/, the translated HTML page elsewhere.
+handler404 = "bieb.portal.views.page_not_found"
+handler500 = "bieb.portal.views.server_error"

@@ -21,11 +21,10 @@ BIEB = [sys.executable, "-m", "bieb"]
 
 
 def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DATABASE_URL"}
-    }
+    # A clean environment, not this test process's (the test settings and the browser tests
+    # put development-only variables into it).
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH"}
+    env = {key: value for key, value in os.environ.items() if key in keep}
     env.update(
         DJANGO_SETTINGS_MODULE="bieb.config.settings",
         DEBUG="0",
