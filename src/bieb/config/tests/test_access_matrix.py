@@ -1,0 +1,222 @@
+"""Every URL pattern and API operation, for every role, against an explicit matrix.
+
+A new URL (or API operation) without a row here fails ``test_every_url_has_a_row``. Object URLs
+are checked twice where scope matters: for an object of the staff's own organisation ("A")
+and of another organisation ("B"). Staff of A must get 404 for B's private records.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from bieb.accounts.models import StaffRole
+from bieb.accounts.tests.factories import (
+    LocationFactory,
+    OrganisationFactory,
+    UserFactory,
+    staff_member,
+    years_ago,
+)
+
+ROLES = [
+    "anonymous",
+    "resident",
+    "youth",
+    "desk",
+    "programmer",
+    "collection",
+    "manager",
+    "flexpool_coordinator",
+    "network_admin",
+]
+STAFF = ["desk", "programmer", "collection", "manager", "flexpool_coordinator"]
+
+PUBLIC = dict.fromkeys(ROLES, 200)
+PRIVATE = {"anonymous": 302, **{role: 200 for role in ROLES if role != "anonymous"}}
+STAFF_ANY = {
+    "anonymous": 302,
+    "resident": 403,
+    "youth": 403,
+    **dict.fromkeys(STAFF, 200),
+    "network_admin": 200,
+}
+MEMBERS_OWN = {**STAFF_ANY, "programmer": 403, "collection": 403, "flexpool_coordinator": 403}
+MEMBERS_OTHER = {**MEMBERS_OWN, "desk": 404, "manager": 404}
+MANAGE_OWN = {
+    **STAFF_ANY,
+    "desk": 403,
+    "programmer": 403,
+    "collection": 403,
+    "flexpool_coordinator": 403,
+}
+MANAGE_OTHER = {**MANAGE_OWN, "manager": 404}
+POST_ONLY_PRIVATE = {"anonymous": 302, **{role: 405 for role in ROLES if role != "anonymous"}}
+GUESTS_ONLY = {"anonymous": 200, **{role: 302 for role in ROLES if role != "anonymous"}}
+SIGNED_IN_GET = {"anonymous": 302, **{role: 200 for role in ROLES if role != "anonymous"}}
+MANAGE_POST_ONLY = {**MANAGE_OWN, "manager": 405, "network_admin": 405}
+
+# (url name, path builder, expected status per role)
+MATRIX: list[tuple[str, object, dict[str, int]]] = []
+
+
+def row(name: str, path, expected: dict[str, int]) -> None:
+    MATRIX.append((name, path, expected))
+
+
+row("healthz", "/healthz", PUBLIC)
+row("readyz", "/readyz", PUBLIC)
+row("javascript-catalog", "/jsi18n/", PUBLIC)
+row("set_language", "/i18n/setlang/", dict.fromkeys(ROLES, 302))
+row("portal:home", "/", PUBLIC)
+row("portal:privacy", "/privacy", PUBLIC)
+row("portal:about", "/over", PUBLIC)
+row("portal:offline", "/offline", PUBLIC)
+row("portal:manifest", "/manifest.webmanifest", PUBLIC)
+row("portal:service_worker", "/sw.js", PUBLIC)
+row("network:find", "/vind-je-bibliotheek?q=1011AB", PUBLIC)
+row("network:organisations", "/bibliotheken", PUBLIC)
+row("network:organisation", lambda w: f"/bibliotheken/{w['org_a'].slug}", PUBLIC)
+row("network:location", lambda w: f"/locaties/{w['loc_a'].slug}", PUBLIC)
+row("accounts:login", "/inloggen", GUESTS_ONLY)
+row("accounts:logout", "/uitloggen", dict.fromkeys(ROLES, 405))
+row("accounts:register", "/registreren", GUESTS_ONLY)
+row("accounts:register_done", "/registreren/controleer-je-mail", PUBLIC)
+row("accounts:resend_verification", "/email-bevestigen/opnieuw", POST_ONLY_PRIVATE)
+row("accounts:verify_email", "/email-bevestigen/ongeldig", dict.fromkeys(ROLES, 400))
+row("accounts:password_reset", "/wachtwoord-vergeten", PUBLIC)
+row("accounts:password_reset_done", "/wachtwoord-vergeten/verstuurd", PUBLIC)
+row("accounts:password_reset_complete", "/wachtwoord-herstellen/klaar", PUBLIC)
+row("accounts:password_reset_confirm", "/wachtwoord-herstellen/MQ/ongeldig", PUBLIC)
+row("accounts:guardian_consent", "/toestemming/ongeldig", SIGNED_IN_GET)
+row("accounts:deleted", "/account-verwijderd", PUBLIC)
+row("accounts:mine", "/mijn", PRIVATE)
+row("accounts:profile", "/mijn/gegevens", PRIVATE)
+row("accounts:household", "/mijn/huishouden", PRIVATE)
+row("accounts:household_add", "/mijn/huishouden/toevoegen", POST_ONLY_PRIVATE)
+row("accounts:household_leave", "/mijn/huishouden/verlaten", POST_ONLY_PRIVATE)
+row("accounts:children", "/mijn/kinderen", PRIVATE)
+row("accounts:child_consent", lambda w: "/mijn/kinderen/999999/toestemming", POST_ONLY_PRIVATE)
+row("accounts:privacy", "/mijn/privacy", PRIVATE)
+row("accounts:privacy_export", "/mijn/privacy/export.json", PRIVATE)
+row("accounts:delete_account", "/mijn/account-verwijderen", PRIVATE)
+row("accounts:staff_home", "/medewerkers/", STAFF_ANY)
+row("accounts:member_search", "/medewerkers/leden?q=Jansen", MEMBERS_OWN)
+row("accounts:member_detail[A]", lambda w: f"/medewerkers/leden/{w['member_a'].pk}", MEMBERS_OWN)
+row("accounts:member_detail[B]", lambda w: f"/medewerkers/leden/{w['member_b'].pk}", MEMBERS_OTHER)
+row("accounts:locations", "/medewerkers/locaties", MANAGE_OWN)
+row(
+    "accounts:location_hours[A]",
+    lambda w: f"/medewerkers/locaties/{w['loc_a'].pk}/openingstijden",
+    MANAGE_OWN,
+)
+row(
+    "accounts:location_hours[B]",
+    lambda w: f"/medewerkers/locaties/{w['loc_b'].pk}/openingstijden",
+    MANAGE_OTHER,
+)
+row(
+    "accounts:location_exception",
+    lambda w: f"/medewerkers/locaties/{w['loc_a'].pk}/afwijkende-tijden",
+    MANAGE_POST_ONLY,
+)
+
+
+def named_patterns(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            names |= named_patterns(pattern, namespace)
+        elif isinstance(pattern, URLPattern):
+            names.add(f"{prefix}{pattern.name}")
+    return names
+
+
+@pytest.fixture
+def world(db):
+    org_a, org_b = OrganisationFactory(), OrganisationFactory()
+    users = {
+        "resident": UserFactory(home_organisation=org_a),
+        "youth": UserFactory(home_organisation=org_a, birth_date=years_ago(12)),
+        "network_admin": staff_member(StaffRole.Role.NETWORK_ADMIN),
+    }
+    for role in STAFF:
+        users[role] = staff_member(role, org_a)
+    return {
+        "org_a": org_a,
+        "org_b": org_b,
+        "loc_a": LocationFactory(organisation=org_a),
+        "loc_b": LocationFactory(organisation=org_b),
+        "member_a": UserFactory(home_organisation=org_a),
+        "member_b": UserFactory(home_organisation=org_b),
+        "users": users,
+    }
+
+
+def test_every_url_has_a_row():
+    site_names = {n for n in named_patterns(get_resolver()) if not n.startswith("api:")}
+    covered = {name.split("[")[0] for name, _, _ in MATRIX}
+    assert site_names - covered == set(), "URLs without a row in the access matrix"
+    assert covered - site_names == set(), "rows for URLs that no longer exist"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(world, client, role):
+    if role != "anonymous":
+        client.force_login(world["users"][role])
+    wrong = {}
+    for name, path, expected in MATRIX:
+        url = path(world) if callable(path) else path
+        response = client.get(url)
+        if response.status_code != expected[role]:
+            wrong[name] = (expected[role], response.status_code)
+        elif response.status_code == 302 and role == "anonymous" and name != "set_language":
+            assert response["Location"].startswith("/inloggen"), name
+    assert wrong == {}, f"{role}: (expected, got) per URL"
+
+
+# Every API operation: who may call it. "public" answers anonymous callers; "resident" needs a
+# signed-in person (bearer token or session) and answers 401 JSON otherwise.
+API_MATRIX = {
+    ("GET", "/api/v1/"): "public",
+    ("POST", "/api/v1/auth/token"): "public",
+    ("DELETE", "/api/v1/auth/token"): "resident",
+    ("GET", "/api/v1/me"): "resident",
+    ("GET", "/api/v1/me/tokens"): "resident",
+    ("DELETE", "/api/v1/me/tokens/{token_id}"): "resident",
+    ("GET", "/api/v1/network/organisations"): "public",
+    ("GET", "/api/v1/network/organisations/{slug}"): "public",
+    ("GET", "/api/v1/network/locations"): "public",
+    ("GET", "/api/v1/network/locations/nearest"): "public",
+    ("GET", "/api/v1/network/locations/{slug}"): "public",
+}
+
+
+def api_operations() -> dict[tuple[str, str], bool]:
+    from bieb.api.urls import api
+
+    schema = api.get_openapi_schema()
+    return {
+        (method.upper(), path): bool(operation.get("security"))
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    }
+
+
+def test_every_api_operation_has_a_row_and_declares_matching_auth():
+    operations = api_operations()
+    assert set(operations) == set(API_MATRIX)
+    for key, secured in operations.items():
+        assert secured == (API_MATRIX[key] == "resident"), key
+
+
+def test_anonymous_callers_get_json_401_from_every_resident_operation(world, client):
+    for (method, path), audience in API_MATRIX.items():
+        url = path.format(token_id=1, slug=world["org_a"].slug)
+        response = client.generic(method, url)
+        if audience == "resident":
+            assert response.status_code == 401, (method, path)
+            assert response.json()["error"]["code"] == "not_authenticated", (method, path)
+        else:
+            assert response.status_code != 401, (method, path)
