@@ -3,6 +3,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from bieb.accounts.models import User
 
@@ -29,3 +30,23 @@ def test_bench_lists_its_benchmarks():
     out = StringIO()
     call_command("bench", stdout=out)
     assert "nearest" in json.loads(out.getvalue())["benchmarks"]
+
+
+@pytest.fixture
+def back_to_dutch():
+    # The locale middleware leaves the last request's language active in this thread.
+    yield
+    translation.activate("nl")
+
+
+def test_site_is_dutch_whatever_the_browser_asks_until_english_is_chosen(client, back_to_dutch):
+    assert 'lang="nl"' in client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert 'lang="en"' in client.get("/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+
+
+@pytest.mark.django_db
+def test_api_messages_follow_accept_language(client, back_to_dutch):
+    dutch = client.get("/api/v1/me").json()["error"]["message"]
+    english = client.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="en").json()["error"]["message"]
+    assert dutch != english
