@@ -17,9 +17,21 @@ TIME_INPUT_FORMATS = ["%H:%M", "%H.%M", "%H:%M:%S"]
 
 
 class AccessibleFormMixin:
-    """Utrecht classes on widgets; errors and help text linked with ``aria-describedby``."""
+    """Utrecht classes on widgets; errors and help text linked with ``aria-describedby``.
+
+    Styling happens once, when the first field is rendered, so forms that add or replace
+    fields in ``__init__`` need no call of their own.
+    """
+
+    _widgets_styled = False
+
+    def __getitem__(self, name):
+        if not self._widgets_styled:
+            self._style_widgets()
+        return super().__getitem__(name)
 
     def _style_widgets(self) -> None:
+        self._widgets_styled = True
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
@@ -30,7 +42,8 @@ class AccessibleFormMixin:
                 css = "utrecht-textbox"
             widget.attrs.setdefault("class", css)
             if field.help_text:
-                widget.attrs["aria-describedby"] = f"{self.add_prefix(name)}-help"
+                # Keep the error ids full_clean() may already have linked.
+                widget.attrs.setdefault("aria-describedby", f"{self.add_prefix(name)}-help")
 
     def full_clean(self) -> None:
         super().full_clean()
@@ -75,7 +88,6 @@ class LoginForm(AccessibleFormMixin, AuthenticationForm):
             widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
         )
         self.fields["password"].label = _("Wachtwoord")
-        self._style_widgets()
 
     def clean_username(self) -> str:
         return UserManager.normalize_email(self.cleaned_data.get("username"))
@@ -146,7 +158,6 @@ class RegistrationForm(AccessibleFormMixin, forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["home_organisation"] = _organisation_field()
-        self._style_widgets()
 
     def clean(self) -> dict:
         data = super().clean()
@@ -173,7 +184,6 @@ class ProfileForm(AccessibleFormMixin, forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["home_organisation"] = _organisation_field()
-        self._style_widgets()
 
 
 class PrivacyForm(AccessibleFormMixin, forms.Form):
@@ -183,10 +193,6 @@ class PrivacyForm(AccessibleFormMixin, forms.Form):
         help_text=_("Zonder deze keuze vergeten we na het inleveren welke boeken je leende."),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._style_widgets()
-
 
 class HouseholdCreateForm(AccessibleFormMixin, forms.Form):
     name = forms.CharField(
@@ -194,10 +200,6 @@ class HouseholdCreateForm(AccessibleFormMixin, forms.Form):
         max_length=120,
         help_text=_("Bijvoorbeeld: Familie Jansen."),
     )
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._style_widgets()
 
 
 class MemberByCardForm(AccessibleFormMixin, forms.Form):
@@ -210,10 +212,6 @@ class MemberByCardForm(AccessibleFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     email = forms.EmailField(label=_("E-mailadres"), max_length=254)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._style_widgets()
 
 
 class DeleteAccountForm(AccessibleFormMixin, forms.Form):
@@ -230,7 +228,6 @@ class DeleteAccountForm(AccessibleFormMixin, forms.Form):
     def __init__(self, *args, user=None, **kwargs) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
-        self._style_widgets()
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
@@ -248,16 +245,11 @@ class MemberSearchForm(AccessibleFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"type": "search"}),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._style_widgets()
-
 
 class PasswordResetForm(AccessibleFormMixin, DjangoPasswordResetForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].label = _("E-mailadres")
-        self._style_widgets()
 
 
 class SetPasswordForm(AccessibleFormMixin, DjangoSetPasswordForm):
@@ -265,7 +257,6 @@ class SetPasswordForm(AccessibleFormMixin, DjangoSetPasswordForm):
         super().__init__(*args, **kwargs)
         self.fields["new_password1"].label = _("Nieuw wachtwoord")
         self.fields["new_password2"].label = _("Nieuw wachtwoord nog een keer")
-        self._style_widgets()
 
 
 # --- staff: opening hours ------------------------------------------------------------------
@@ -297,7 +288,6 @@ class OpeningPeriodForm(AccessibleFormMixin, forms.Form):
         self.fields["kind"].choices = _kind_choices()
         for name in ("opens", "closes"):
             self.fields[name].widget = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-        self._style_widgets()
 
     def clean(self) -> dict:
         data = super().clean()
@@ -337,7 +327,6 @@ class OpeningExceptionForm(AccessibleFormMixin, forms.Form):
         self.fields["kind"].choices = _kind_choices()
         for name in ("opens", "closes"):
             self.fields[name].widget = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-        self._style_widgets()
 
     def clean(self) -> dict:
         data = super().clean()
