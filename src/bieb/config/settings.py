@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "bieb.core",
     "bieb.network",
     "bieb.accounts",
+    "bieb.catalog",
     "bieb.portal",
     "bieb.api",
 ]

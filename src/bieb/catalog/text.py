@@ -1,0 +1,59 @@
+"""Text normalisation shared by the import, the search index and the pages.
+
+``fold`` is the one definition of "the same letters": lower case, accents removed
+(``Café`` = ``cafe``), ligatures and ``ß`` spelled out, punctuation turned into spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.utils.text import slugify
+
+_SPECIAL = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "\u0131": "i",  # dotless i
+        "ĳ": "ij",
+        "Ĳ": "ij",
+    }
+)
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_LEADING_ARTICLES = re.compile(r"^(de|het|een|the|a|an|le|la|les|der|die|das|el)\s+")
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces."""
+    return " ".join(_NON_WORD.sub(" ", strip_accents(text).lower()).split()).replace("_", " ")
+
+
+def words(text: str) -> list[str]:
+    return fold(text).split()
+
+
+def work_key(title: str, author: str) -> str:
+    """The grouping key of a work: the folded title without a leading article, and the
+    folded family name of the first author. Different formats of one work share it."""
+    title_key = _LEADING_ARTICLES.sub("", fold(title))
+    family = fold(author.split(",")[0]) if author else ""
+    return f"{title_key[:200]}|{family[:50]}"
+
+
+def slug_for(text: str, max_length: int = 100) -> str:
+    return slugify(strip_accents(text))[:max_length].strip("-") or "x"
