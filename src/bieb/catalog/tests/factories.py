@@ -4,7 +4,7 @@ locations, digital licences. ISBNs are valid 978-90 numbers built with python-st
 from __future__ import annotations
 
 import factory
-from stdnum import isbn as isbn_lib
+from stdnum import ean
 
 from bieb.accounts.tests.factories import LocationFactory, OrganisationFactory
 from bieb.catalog import models, text
@@ -12,7 +12,7 @@ from bieb.catalog import models, text
 
 def make_isbn13(n: int, prefix: str = "97890") -> str:
     body = f"{prefix}{n:07d}"[:12]
-    return body + isbn_lib.calc_check_digit(body)
+    return body + ean.calc_check_digit(body)
 
 
 class WorkFactory(factory.django.DjangoModelFactory):
