@@ -208,6 +208,13 @@ class Edition(TimeStampedModel):
         indexes = [
             models.Index(fields=["created_at"], name="catalog_edition_created"),
             models.Index(fields=["updated_at", "id"], name="catalog_edition_updated"),
+            # OAI-PMH format sets page through one format in datestamp order
+            models.Index(
+                fields=["format", "updated_at", "id"], name="catalog_edition_format_updated"
+            ),
+            # the import's upsert looks editions up by source id; SQLite does not use the
+            # partial unique index unless the query repeats its condition
+            models.Index(fields=["source", "source_id"], name="catalog_edition_source"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -51,6 +51,12 @@ def licence_open_q(today: dt.date) -> Q:
     return current & (Q(model=LicenceModel.ALWAYS) | room)
 
 
+def _touch(edition_id: int) -> None:
+    """A change of holdings changes the edition's OAI-PMH organisation sets: move its datestamp
+    so incremental harvests pick it up."""
+    Edition.objects.filter(pk=edition_id).update(updated_at=clock.now())
+
+
 def edition_refresh_availability(edition_ids: Iterable[int]) -> int:
     """Recompute ``available_now`` for ``edition_ids``: a copy on the shelf somewhere, or a
     digital licence with room today. Returns the number of editions whose flag changed."""
@@ -115,6 +121,7 @@ def item_create(
                 replacement_cost_cents=replacement_cost_cents,
             )
             edition_refresh_availability([edition.pk])
+            _touch(edition.pk)
             audit_record(
                 action="catalog.item_created",
                 actor=actor,
@@ -209,6 +216,8 @@ def item_set_status(
                 status=409,
             )
         edition_refresh_availability([item.edition_id])
+        if ItemStatus.WITHDRAWN in (status, previous):
+            _touch(item.edition_id)
         audit_record(
             action="catalog.item_status",
             actor=actor,
@@ -279,6 +288,7 @@ def licence_create(
             provider=provider[:120],
         )
         edition_refresh_availability([edition.pk])
+        _touch(edition.pk)
         audit_record(
             action="catalog.licence_created",
             actor=actor,

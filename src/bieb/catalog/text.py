@@ -34,6 +34,8 @@ _LEADING_ARTICLES = re.compile(r"^(de|het|een|the|a|an|le|la|les|der|die|das|el)
 
 
 def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

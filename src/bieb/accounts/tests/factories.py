@@ -22,7 +22,7 @@ class MunicipalityFactory(factory.django.DjangoModelFactory):
         model = "network.Municipality"
         django_get_or_create = ("cbs_code",)
 
-    cbs_code = factory.Sequence(lambda n: f"GM{9000 + n:04d}")
+    cbs_code = factory.Sequence(lambda n: f"GM{9000 + n % 1000:04d}")  # 6 characters; reused
     name = factory.Sequence(lambda n: f"Gemeente {n}")
     province = "Utrecht"
     population = 50_000

@@ -6,237 +6,696 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('network', '0001_initial'),
+        ("network", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Contributor',
+            name="Contributor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, verbose_name='naam')),
-                ('key', models.CharField(max_length=255, unique=True, verbose_name='sleutel')),
-                ('slug', models.SlugField(max_length=120, unique=True, verbose_name='slug')),
-                ('dates', models.CharField(blank=True, max_length=40, verbose_name='levensjaren')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, verbose_name="naam")),
+                ("key", models.CharField(max_length=255, unique=True, verbose_name="sleutel")),
+                ("slug", models.SlugField(max_length=120, unique=True, verbose_name="slug")),
+                ("dates", models.CharField(blank=True, max_length=40, verbose_name="levensjaren")),
             ],
             options={
-                'verbose_name': 'maker',
-                'verbose_name_plural': 'makers',
-                'ordering': ['name'],
+                "verbose_name": "maker",
+                "verbose_name_plural": "makers",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Edition',
+            name="Edition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('title', models.CharField(max_length=500, verbose_name='titel')),
-                ('subtitle', models.CharField(blank=True, max_length=500, verbose_name='ondertitel')),
-                ('contributors_text', models.CharField(blank=True, max_length=1000, verbose_name='makers')),
-                ('isbn', models.CharField(blank=True, db_index=True, max_length=13, verbose_name='ISBN')),
-                ('publisher', models.CharField(blank=True, max_length=255, verbose_name='uitgever')),
-                ('place_of_publication', models.CharField(blank=True, max_length=255, verbose_name='plaats van uitgave')),
-                ('year', models.PositiveSmallIntegerField(blank=True, db_index=True, null=True, verbose_name='jaar')),
-                ('language', models.CharField(blank=True, db_index=True, max_length=3, verbose_name='taal')),
-                ('format', models.CharField(choices=[('book', 'boek'), ('large_print', 'grote letter'), ('ebook', 'e-book'), ('audiobook', 'luisterboek'), ('audio_cd', 'luisterboek op cd'), ('film', 'film (dvd/blu-ray)'), ('streaming', 'film (streaming)'), ('music', 'muziek'), ('game', 'spel'), ('magazine', 'tijdschrift'), ('thing', 'ding')], db_index=True, default='book', max_length=12, verbose_name='vorm')),
-                ('pages', models.PositiveIntegerField(blank=True, null=True, verbose_name="pagina's")),
-                ('duration_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='speelduur (minuten)')),
-                ('extent', models.CharField(blank=True, max_length=255, verbose_name='omvang zoals vermeld')),
-                ('series', models.CharField(blank=True, max_length=255, verbose_name='reeks')),
-                ('series_number', models.CharField(blank=True, max_length=20, verbose_name='deel in reeks')),
-                ('audience', models.CharField(blank=True, choices=[('toddler', 'peuters en kleuters (0-4)'), ('child', 'kinderen (4-12)'), ('teen', 'jongeren (12-18)'), ('adult', 'volwassenen'), ('all', 'alle leeftijden')], db_index=True, max_length=10, verbose_name='doelgroep')),
-                ('age_min', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='leeftijd vanaf')),
-                ('age_max', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='leeftijd tot')),
-                ('avi_level', models.CharField(blank=True, choices=[('Start', 'AVI Start'), ('M3', 'AVI M3'), ('E3', 'AVI E3'), ('M4', 'AVI M4'), ('E4', 'AVI E4'), ('M5', 'AVI M5'), ('E5', 'AVI E5'), ('M6', 'AVI M6'), ('E6', 'AVI E6'), ('M7', 'AVI M7'), ('E7', 'AVI E7'), ('Plus', 'AVI Plus')], max_length=5, verbose_name='AVI-niveau')),
-                ('description', models.TextField(blank=True, verbose_name='omschrijving')),
-                ('source', models.CharField(max_length=40, verbose_name='bron')),
-                ('source_id', models.CharField(blank=True, max_length=64, verbose_name='bron-id')),
-                ('cover_url', models.URLField(blank=True, verbose_name='omslag')),
-                ('available_now', models.BooleanField(db_index=True, default=False, verbose_name='nu beschikbaar')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now, editable=False)),
+                ("updated_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("title", models.CharField(max_length=500, verbose_name="titel")),
+                (
+                    "subtitle",
+                    models.CharField(blank=True, max_length=500, verbose_name="ondertitel"),
+                ),
+                (
+                    "contributors_text",
+                    models.CharField(blank=True, max_length=1000, verbose_name="makers"),
+                ),
+                (
+                    "isbn",
+                    models.CharField(blank=True, db_index=True, max_length=13, verbose_name="ISBN"),
+                ),
+                (
+                    "publisher",
+                    models.CharField(blank=True, max_length=255, verbose_name="uitgever"),
+                ),
+                (
+                    "place_of_publication",
+                    models.CharField(blank=True, max_length=255, verbose_name="plaats van uitgave"),
+                ),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        blank=True, db_index=True, null=True, verbose_name="jaar"
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(blank=True, db_index=True, max_length=3, verbose_name="taal"),
+                ),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("book", "boek"),
+                            ("large_print", "grote letter"),
+                            ("ebook", "e-book"),
+                            ("audiobook", "luisterboek"),
+                            ("audio_cd", "luisterboek op cd"),
+                            ("film", "film (dvd/blu-ray)"),
+                            ("streaming", "film (streaming)"),
+                            ("music", "muziek"),
+                            ("game", "spel"),
+                            ("magazine", "tijdschrift"),
+                            ("thing", "ding"),
+                        ],
+                        db_index=True,
+                        default="book",
+                        max_length=12,
+                        verbose_name="vorm",
+                    ),
+                ),
+                (
+                    "pages",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="pagina's"),
+                ),
+                (
+                    "duration_minutes",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="speelduur (minuten)"
+                    ),
+                ),
+                (
+                    "extent",
+                    models.CharField(
+                        blank=True, max_length=255, verbose_name="omvang zoals vermeld"
+                    ),
+                ),
+                ("series", models.CharField(blank=True, max_length=255, verbose_name="reeks")),
+                (
+                    "series_number",
+                    models.CharField(blank=True, max_length=20, verbose_name="deel in reeks"),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("toddler", "peuters en kleuters (0-4)"),
+                            ("child", "kinderen (4-12)"),
+                            ("teen", "jongeren (12-18)"),
+                            ("adult", "volwassenen"),
+                            ("all", "alle leeftijden"),
+                        ],
+                        db_index=True,
+                        max_length=10,
+                        verbose_name="doelgroep",
+                    ),
+                ),
+                (
+                    "age_min",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="leeftijd vanaf"
+                    ),
+                ),
+                (
+                    "age_max",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="leeftijd tot"
+                    ),
+                ),
+                (
+                    "avi_level",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("Start", "AVI Start"),
+                            ("M3", "AVI M3"),
+                            ("E3", "AVI E3"),
+                            ("M4", "AVI M4"),
+                            ("E4", "AVI E4"),
+                            ("M5", "AVI M5"),
+                            ("E5", "AVI E5"),
+                            ("M6", "AVI M6"),
+                            ("E6", "AVI E6"),
+                            ("M7", "AVI M7"),
+                            ("E7", "AVI E7"),
+                            ("Plus", "AVI Plus"),
+                        ],
+                        max_length=5,
+                        verbose_name="AVI-niveau",
+                    ),
+                ),
+                ("description", models.TextField(blank=True, verbose_name="omschrijving")),
+                ("source", models.CharField(max_length=40, verbose_name="bron")),
+                ("source_id", models.CharField(blank=True, max_length=64, verbose_name="bron-id")),
+                ("cover_url", models.URLField(blank=True, verbose_name="omslag")),
+                (
+                    "available_now",
+                    models.BooleanField(
+                        db_index=True, default=False, verbose_name="nu beschikbaar"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'editie',
-                'verbose_name_plural': 'edities',
+                "verbose_name": "editie",
+                "verbose_name_plural": "edities",
             },
         ),
         migrations.CreateModel(
-            name='Work',
+            name="Work",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('title', models.CharField(max_length=500, verbose_name='titel')),
-                ('author_name', models.CharField(blank=True, max_length=255, verbose_name='auteur')),
-                ('key', models.CharField(max_length=255, unique=True, verbose_name='sleutel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now, editable=False)),
+                ("updated_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("title", models.CharField(max_length=500, verbose_name="titel")),
+                (
+                    "author_name",
+                    models.CharField(blank=True, max_length=255, verbose_name="auteur"),
+                ),
+                ("key", models.CharField(max_length=255, unique=True, verbose_name="sleutel")),
             ],
             options={
-                'verbose_name': 'werk',
-                'verbose_name_plural': 'werken',
+                "verbose_name": "werk",
+                "verbose_name_plural": "werken",
             },
         ),
         migrations.CreateModel(
-            name='EditionContributor',
+            name="EditionContributor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('author', 'auteur'), ('editor', 'redacteur'), ('illustrator', 'illustrator'), ('translator', 'vertaler'), ('narrator', 'verteller'), ('director', 'regisseur'), ('performer', 'uitvoerende'), ('other', 'medewerker')], default='author', max_length=12, verbose_name='rol')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='volgorde')),
-                ('contributor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credits', to='catalog.contributor')),
-                ('edition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credits', to='catalog.edition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("author", "auteur"),
+                            ("editor", "redacteur"),
+                            ("illustrator", "illustrator"),
+                            ("translator", "vertaler"),
+                            ("narrator", "verteller"),
+                            ("director", "regisseur"),
+                            ("performer", "uitvoerende"),
+                            ("other", "medewerker"),
+                        ],
+                        default="author",
+                        max_length=12,
+                        verbose_name="rol",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="volgorde")),
+                (
+                    "contributor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credits",
+                        to="catalog.contributor",
+                    ),
+                ),
+                (
+                    "edition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="credits",
+                        to="catalog.edition",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.AddField(
-            model_name='edition',
-            name='contributors',
-            field=models.ManyToManyField(related_name='editions', through='catalog.EditionContributor', to='catalog.contributor', verbose_name='makers'),
+            model_name="edition",
+            name="contributors",
+            field=models.ManyToManyField(
+                related_name="editions",
+                through="catalog.EditionContributor",
+                to="catalog.contributor",
+                verbose_name="makers",
+            ),
         ),
         migrations.CreateModel(
-            name='Identifier',
+            name="Identifier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('isbn', 'ISBN'), ('issn', 'ISSN')], default='isbn', max_length=4)),
-                ('value', models.CharField(db_index=True, max_length=40)),
-                ('as_printed', models.CharField(blank=True, max_length=80, verbose_name='zoals gedrukt')),
-                ('qualifier', models.CharField(blank=True, max_length=80)),
-                ('is_valid', models.BooleanField(default=True)),
-                ('edition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identifiers', to='catalog.edition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("isbn", "ISBN"), ("issn", "ISSN")], default="isbn", max_length=4
+                    ),
+                ),
+                ("value", models.CharField(db_index=True, max_length=40)),
+                (
+                    "as_printed",
+                    models.CharField(blank=True, max_length=80, verbose_name="zoals gedrukt"),
+                ),
+                ("qualifier", models.CharField(blank=True, max_length=80)),
+                ("is_valid", models.BooleanField(default=True)),
+                (
+                    "edition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="identifiers",
+                        to="catalog.edition",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Item',
+            name="Item",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('barcode', models.CharField(max_length=32, unique=True, verbose_name='barcode')),
-                ('shelf_mark', models.CharField(blank=True, max_length=60, verbose_name='plaatsing')),
-                ('status', models.CharField(choices=[('available', 'aanwezig'), ('on_loan', 'uitgeleend'), ('in_transit', 'onderweg'), ('on_hold_shelf', 'klaargezet voor reservering'), ('repair', 'in reparatie'), ('missing', 'vermist'), ('withdrawn', 'afgevoerd')], default='available', max_length=14, verbose_name='status')),
-                ('due_date', models.DateField(blank=True, null=True, verbose_name='terug op')),
-                ('replacement_cost_cents', models.PositiveIntegerField(default=0, verbose_name='vervangingswaarde (cent)')),
-                ('condition_note', models.CharField(blank=True, max_length=255, verbose_name='staat')),
-                ('edition', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='catalog.edition')),
-                ('home_location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='home_items', to='network.location')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='network.location')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='network.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now, editable=False)),
+                ("updated_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("barcode", models.CharField(max_length=32, unique=True, verbose_name="barcode")),
+                (
+                    "shelf_mark",
+                    models.CharField(blank=True, max_length=60, verbose_name="plaatsing"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("available", "aanwezig"),
+                            ("on_loan", "uitgeleend"),
+                            ("in_transit", "onderweg"),
+                            ("on_hold_shelf", "klaargezet voor reservering"),
+                            ("repair", "in reparatie"),
+                            ("missing", "vermist"),
+                            ("withdrawn", "afgevoerd"),
+                        ],
+                        default="available",
+                        max_length=14,
+                        verbose_name="status",
+                    ),
+                ),
+                ("due_date", models.DateField(blank=True, null=True, verbose_name="terug op")),
+                (
+                    "replacement_cost_cents",
+                    models.PositiveIntegerField(default=0, verbose_name="vervangingswaarde (cent)"),
+                ),
+                (
+                    "condition_note",
+                    models.CharField(blank=True, max_length=255, verbose_name="staat"),
+                ),
+                (
+                    "edition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="catalog.edition",
+                    ),
+                ),
+                (
+                    "home_location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="home_items",
+                        to="network.location",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="network.location",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="network.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'exemplaar',
-                'verbose_name_plural': 'exemplaren',
+                "verbose_name": "exemplaar",
+                "verbose_name_plural": "exemplaren",
             },
         ),
         migrations.CreateModel(
-            name='Subject',
+            name="Subject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=255, verbose_name='omschrijving')),
-                ('key', models.CharField(max_length=255, unique=True, verbose_name='sleutel')),
-                ('slug', models.SlugField(max_length=120, unique=True, verbose_name='slug')),
-                ('kind', models.CharField(choices=[('topic', 'onderwerp'), ('genre', 'genre'), ('place', 'plaats'), ('person', 'persoon')], default='topic', max_length=10, verbose_name='soort')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=255, verbose_name="omschrijving")),
+                ("key", models.CharField(max_length=255, unique=True, verbose_name="sleutel")),
+                ("slug", models.SlugField(max_length=120, unique=True, verbose_name="slug")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("topic", "onderwerp"),
+                            ("genre", "genre"),
+                            ("place", "plaats"),
+                            ("person", "persoon"),
+                        ],
+                        default="topic",
+                        max_length=10,
+                        verbose_name="soort",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'onderwerp',
-                'verbose_name_plural': 'onderwerpen',
-                'ordering': ['label'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['topic', 'genre', 'place', 'person'])), name='catalog_subject_kind_valid')],
+                "verbose_name": "onderwerp",
+                "verbose_name_plural": "onderwerpen",
+                "ordering": ["label"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["topic", "genre", "place", "person"])),
+                        name="catalog_subject_kind_valid",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='edition',
-            name='subjects',
-            field=models.ManyToManyField(blank=True, related_name='editions', to='catalog.subject', verbose_name='onderwerpen'),
+            model_name="edition",
+            name="subjects",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="editions",
+                to="catalog.subject",
+                verbose_name="onderwerpen",
+            ),
         ),
         migrations.AddField(
-            model_name='edition',
-            name='work',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='editions', to='catalog.work', verbose_name='werk'),
+            model_name="edition",
+            name="work",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="editions",
+                to="catalog.work",
+                verbose_name="werk",
+            ),
         ),
         migrations.CreateModel(
-            name='DigitalLicence',
+            name="DigitalLicence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('model', models.CharField(choices=[('one_copy', 'één exemplaar, één lener'), ('concurrent', 'meerdere lezers tegelijk'), ('metered_loans', 'beperkt aantal uitleningen'), ('metered_time', 'beperkte looptijd'), ('always', 'altijd beschikbaar')], max_length=14, verbose_name='licentievorm')),
-                ('provider', models.CharField(blank=True, max_length=120, verbose_name='leverancier')),
-                ('concurrent_users', models.PositiveIntegerField(default=1, verbose_name='gelijktijdige lezers')),
-                ('loans_total', models.PositiveIntegerField(blank=True, null=True, verbose_name='uitleningen in licentie')),
-                ('loans_used', models.PositiveIntegerField(default=0, verbose_name='uitleningen gebruikt')),
-                ('active_loans', models.PositiveIntegerField(default=0, verbose_name='nu uitgeleend')),
-                ('holds_waiting', models.PositiveIntegerField(default=0, verbose_name='wachtenden')),
-                ('valid_from', models.DateField(blank=True, null=True, verbose_name='geldig vanaf')),
-                ('valid_until', models.DateField(blank=True, null=True, verbose_name='geldig tot')),
-                ('loan_days', models.PositiveSmallIntegerField(default=21, verbose_name='uitleentermijn (dagen)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='actief')),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='licences', to='network.organisation')),
-                ('edition', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='licences', to='catalog.edition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now, editable=False)),
+                ("updated_at", models.DateTimeField(default=bieb.core.clock.now)),
+                (
+                    "model",
+                    models.CharField(
+                        choices=[
+                            ("one_copy", "één exemplaar, één lener"),
+                            ("concurrent", "meerdere lezers tegelijk"),
+                            ("metered_loans", "beperkt aantal uitleningen"),
+                            ("metered_time", "beperkte looptijd"),
+                            ("always", "altijd beschikbaar"),
+                        ],
+                        max_length=14,
+                        verbose_name="licentievorm",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.CharField(blank=True, max_length=120, verbose_name="leverancier"),
+                ),
+                (
+                    "concurrent_users",
+                    models.PositiveIntegerField(default=1, verbose_name="gelijktijdige lezers"),
+                ),
+                (
+                    "loans_total",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="uitleningen in licentie"
+                    ),
+                ),
+                (
+                    "loans_used",
+                    models.PositiveIntegerField(default=0, verbose_name="uitleningen gebruikt"),
+                ),
+                (
+                    "active_loans",
+                    models.PositiveIntegerField(default=0, verbose_name="nu uitgeleend"),
+                ),
+                (
+                    "holds_waiting",
+                    models.PositiveIntegerField(default=0, verbose_name="wachtenden"),
+                ),
+                (
+                    "valid_from",
+                    models.DateField(blank=True, null=True, verbose_name="geldig vanaf"),
+                ),
+                ("valid_until", models.DateField(blank=True, null=True, verbose_name="geldig tot")),
+                (
+                    "loan_days",
+                    models.PositiveSmallIntegerField(
+                        default=21, verbose_name="uitleentermijn (dagen)"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="actief")),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="licences",
+                        to="network.organisation",
+                    ),
+                ),
+                (
+                    "edition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="licences",
+                        to="catalog.edition",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'digitale licentie',
-                'verbose_name_plural': 'digitale licenties',
-                'constraints': [models.CheckConstraint(condition=models.Q(('model__in', ['one_copy', 'concurrent', 'metered_loans', 'metered_time', 'always'])), name='catalog_licence_model_valid'), models.CheckConstraint(condition=models.Q(('model', 'always'), ('active_loans__lte', models.F('concurrent_users')), _connector='OR'), name='catalog_licence_concurrency'), models.CheckConstraint(condition=models.Q(('loans_total__isnull', True), ('loans_used__lte', models.F('loans_total')), _connector='OR'), name='catalog_licence_loans_total'), models.CheckConstraint(condition=models.Q(models.Q(('model', 'one_copy'), _negated=True), ('concurrent_users', 1), _connector='OR'), name='catalog_licence_one_copy'), models.CheckConstraint(condition=models.Q(models.Q(('model', 'metered_loans'), _negated=True), ('loans_total__isnull', False), _connector='OR'), name='catalog_licence_metered_loans_total'), models.CheckConstraint(condition=models.Q(models.Q(('model', 'metered_time'), _negated=True), ('valid_until__isnull', False), _connector='OR'), name='catalog_licence_metered_time_until')],
+                "verbose_name": "digitale licentie",
+                "verbose_name_plural": "digitale licenties",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "model__in",
+                                [
+                                    "one_copy",
+                                    "concurrent",
+                                    "metered_loans",
+                                    "metered_time",
+                                    "always",
+                                ],
+                            )
+                        ),
+                        name="catalog_licence_model_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("model", "always"),
+                            ("active_loans__lte", models.F("concurrent_users")),
+                            _connector="OR",
+                        ),
+                        name="catalog_licence_concurrency",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("loans_total__isnull", True),
+                            ("loans_used__lte", models.F("loans_total")),
+                            _connector="OR",
+                        ),
+                        name="catalog_licence_loans_total",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("model", "one_copy"), _negated=True),
+                            ("concurrent_users", 1),
+                            _connector="OR",
+                        ),
+                        name="catalog_licence_one_copy",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("model", "metered_loans"), _negated=True),
+                            ("loans_total__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="catalog_licence_metered_loans_total",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("model", "metered_time"), _negated=True),
+                            ("valid_until__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="catalog_licence_metered_time_until",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='editioncontributor',
-            constraint=models.UniqueConstraint(fields=('edition', 'contributor', 'role'), name='catalog_credit_unique'),
+            model_name="editioncontributor",
+            constraint=models.UniqueConstraint(
+                fields=("edition", "contributor", "role"), name="catalog_credit_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='identifier',
-            constraint=models.UniqueConstraint(fields=('edition', 'kind', 'value'), name='catalog_identifier_unique'),
+            model_name="identifier",
+            constraint=models.UniqueConstraint(
+                fields=("edition", "kind", "value"), name="catalog_identifier_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='item',
-            index=models.Index(fields=['edition', 'status'], name='catalog_item_edition_status'),
+            model_name="item",
+            index=models.Index(fields=["edition", "status"], name="catalog_item_edition_status"),
         ),
         migrations.AddIndex(
-            model_name='item',
-            index=models.Index(fields=['location', 'status'], name='catalog_item_location_status'),
+            model_name="item",
+            index=models.Index(fields=["location", "status"], name="catalog_item_location_status"),
         ),
         migrations.AddIndex(
-            model_name='item',
-            index=models.Index(fields=['organisation', 'edition'], name='catalog_item_org_edition'),
+            model_name="item",
+            index=models.Index(fields=["organisation", "edition"], name="catalog_item_org_edition"),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['available', 'on_loan', 'in_transit', 'on_hold_shelf', 'repair', 'missing', 'withdrawn'])), name='catalog_item_status_valid'),
+            model_name="item",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "available",
+                            "on_loan",
+                            "in_transit",
+                            "on_hold_shelf",
+                            "repair",
+                            "missing",
+                            "withdrawn",
+                        ],
+                    )
+                ),
+                name="catalog_item_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.CheckConstraint(condition=models.Q(('barcode', ''), _negated=True), name='catalog_item_barcode_set'),
+            model_name="item",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("barcode", ""), _negated=True), name="catalog_item_barcode_set"
+            ),
         ),
         migrations.AddIndex(
-            model_name='edition',
-            index=models.Index(fields=['created_at'], name='catalog_edition_created'),
+            model_name="edition",
+            index=models.Index(fields=["created_at"], name="catalog_edition_created"),
         ),
         migrations.AddIndex(
-            model_name='edition',
-            index=models.Index(fields=['updated_at', 'id'], name='catalog_edition_updated'),
+            model_name="edition",
+            index=models.Index(fields=["updated_at", "id"], name="catalog_edition_updated"),
         ),
         migrations.AddConstraint(
-            model_name='edition',
-            constraint=models.UniqueConstraint(condition=models.Q(('source_id', ''), _negated=True), fields=('source', 'source_id'), name='catalog_edition_source_unique'),
+            model_name="edition",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source_id", ""), _negated=True),
+                fields=("source", "source_id"),
+                name="catalog_edition_source_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='edition',
-            constraint=models.CheckConstraint(condition=models.Q(('format__in', ['book', 'large_print', 'ebook', 'audiobook', 'audio_cd', 'film', 'streaming', 'music', 'game', 'magazine', 'thing'])), name='catalog_edition_format_valid'),
+            model_name="edition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "format__in",
+                        [
+                            "book",
+                            "large_print",
+                            "ebook",
+                            "audiobook",
+                            "audio_cd",
+                            "film",
+                            "streaming",
+                            "music",
+                            "game",
+                            "magazine",
+                            "thing",
+                        ],
+                    )
+                ),
+                name="catalog_edition_format_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='edition',
-            constraint=models.CheckConstraint(condition=models.Q(('audience__in', ['toddler', 'child', 'teen', 'adult', 'all', ''])), name='catalog_edition_audience_valid'),
+            model_name="edition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("audience__in", ["toddler", "child", "teen", "adult", "all", ""])
+                ),
+                name="catalog_edition_audience_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='edition',
-            constraint=models.CheckConstraint(condition=models.Q(('age_min__isnull', True), ('age_max__isnull', True), ('age_min__lte', models.F('age_max')), _connector='OR'), name='catalog_edition_age_range'),
+            model_name="edition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("age_min__isnull", True),
+                    ("age_max__isnull", True),
+                    ("age_min__lte", models.F("age_max")),
+                    _connector="OR",
+                ),
+                name="catalog_edition_age_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='edition',
-            constraint=models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='catalog_edition_title_set'),
+            model_name="edition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title", ""), _negated=True), name="catalog_edition_title_set"
+            ),
         ),
     ]
