@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 export DEBUG ?= 1
 
-.PHONY: demo test install migrate seed serve lint format check-migrations messages clean test-postgres test-browser
+.PHONY: demo test install migrate seed serve lint format check-migrations messages clean test-postgres test-browser dataset
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ migrate: install
 
 seed: migrate
 	$(BIN)/bieb seed --profile demo
+
+# The Library of Congress sample (250,000 records) from the pymarc source archive on PyPI,
+# downloaded once into var/data and imported (again: re-import updates, never duplicates).
+dataset: migrate
+	$(BIN)/bieb catalog fetch-sample --import
 
 demo: seed
 	$(BIN)/bieb demo-info

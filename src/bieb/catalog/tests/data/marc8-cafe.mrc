@@ -1,0 +1,1 @@
+00209nam  2200085 a 4500001001100000008004100011100002200052245003000074650001900104marc8-cafe200101s1999    fr            000 1 fre d1 aMèuller, Jèurgen.10aCafâe de Flore :brâecit. 0aCafâeszParis.
