@@ -13,6 +13,7 @@ from ninja import Router
 from bieb.api import me, tokens
 from bieb.api.auth import resident_auth
 from bieb.api.base import BiebNinjaAPI
+from bieb.catalog.api import router as catalog_router
 from bieb.network.api import router as network_router
 
 DESCRIPTION = """
@@ -90,6 +91,7 @@ api.add_router("/me", me.router)
 # The network's API is public reads (network knows no people): mounted with auth=None. An
 # operation in it that needs a signed-in person declares its own auth, which takes precedence.
 api.add_router("/network/", network_router, auth=None)
+api.add_router("/catalog/", catalog_router, auth=None)
 
 # Last: any other path under /api/v1/ answers a JSON 404 instead of the site's HTML page.
 unmatched = Router()

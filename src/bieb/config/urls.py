@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("bieb.accounts.urls")),
     path("", include("bieb.network.urls")),
+    path("", include("bieb.catalog.urls")),
     path("", include("bieb.portal.urls")),
 ]
 

@@ -18,6 +18,7 @@ from bieb.accounts.tests.factories import (
     staff_member,
     years_ago,
 )
+from bieb.catalog.tests.factories import EditionFactory
 
 ROLES = [
     "anonymous",
@@ -120,6 +121,16 @@ row(
     lambda w: f"/medewerkers/locaties/{w['loc_a'].pk}/afwijkende-tijden",
     MANAGE_POST_ONLY,
 )
+row("catalog:search", "/zoeken?q=avonden&format=book", PUBLIC)
+row("catalog:export_csv", "/zoeken/export.csv?q=avonden", PUBLIC)
+row("catalog:suggest", "/zoeken/suggesties?q=av", PUBLIC)
+row("catalog:edition", lambda w: f"/titels/{w['edition'].pk}", PUBLIC)
+row("catalog:edition_marcxml", lambda w: f"/titels/{w['edition'].pk}/marcxml", PUBLIC)
+row("catalog:author", lambda w: f"/makers/{w['maker'].slug}", PUBLIC)
+row("catalog:subjects", "/onderwerpen", PUBLIC)
+row("catalog:subject", lambda w: f"/onderwerpen/{w['subject'].slug}", PUBLIC)
+row("catalog:new", "/nieuw", PUBLIC)
+row("catalog:oai", "/oai?verb=Identify", PUBLIC)
 
 
 def named_patterns(resolver: URLResolver, prefix: str = "") -> set[str]:
@@ -143,7 +154,13 @@ def world(db):
     }
     for role in STAFF:
         users[role] = staff_member(role, org_a)
+    edition = EditionFactory(
+        title="De avonden", authors=["Reve, Gerard"], subject_labels=["Naoorlogse tijd"]
+    )
     return {
+        "edition": edition,
+        "maker": edition.contributors.get(),
+        "subject": edition.subjects.get(),
         "org_a": org_a,
         "org_b": org_b,
         "loc_a": LocationFactory(organisation=org_a),
@@ -190,6 +207,9 @@ API_MATRIX = {
     ("GET", "/api/v1/network/locations"): "public",
     ("GET", "/api/v1/network/locations/nearest"): "public",
     ("GET", "/api/v1/network/locations/{slug}"): "public",
+    ("GET", "/api/v1/catalog/search"): "public",
+    ("GET", "/api/v1/catalog/editions/{edition_id}"): "public",
+    ("GET", "/api/v1/catalog/suggest"): "public",
 }
 
 
@@ -213,7 +233,7 @@ def test_every_api_operation_has_a_row_and_declares_matching_auth():
 
 def test_anonymous_callers_get_json_401_from_every_resident_operation(world, client):
     for (method, path), audience in API_MATRIX.items():
-        url = path.format(token_id=1, slug=world["org_a"].slug)
+        url = path.format(token_id=1, slug=world["org_a"].slug, edition_id=world["edition"].pk)
         response = client.generic(method, url)
         if audience == "resident":
             assert response.status_code == 401, (method, path)
