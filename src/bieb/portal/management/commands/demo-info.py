@@ -12,6 +12,7 @@ import os
 from django.core.management.base import BaseCommand, CommandParser
 
 from bieb.accounts.seeding import demo_accounts
+from bieb.catalog.seeding import demo_items
 
 
 def demo_info() -> dict:
@@ -19,6 +20,7 @@ def demo_info() -> dict:
     return {
         "url": f"http://127.0.0.1:{port}/",
         "accounts": demo_accounts(),
+        "items": demo_items(),
     }
 
 
@@ -43,4 +45,11 @@ class Command(BaseCommand):
                 f"  {account['role']:<22} {account['email']:<{width}}  "
                 f"password {account['password']}{org}{card}"
             )
+        if info["items"]:
+            self.stdout.write("Item barcodes (scan them at a desk):")
+            for item in info["items"]:
+                self.stdout.write(
+                    f"  {item['barcode']}  {item['status']:<14} {item['title']}"
+                    f"  @ {item['location']}"
+                )
         self.stdout.write("")

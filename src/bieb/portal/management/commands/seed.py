@@ -12,11 +12,13 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 
 from bieb.accounts import seeding as accounts_seeding
+from bieb.catalog import seeding as catalog_seeding
 from bieb.network import seeding as network_seeding
 
 SEEDERS = [
     ("network", network_seeding.seed_network),
     ("accounts", accounts_seeding.seed_people),
+    ("catalog", catalog_seeding.seed_catalog),
 ]
 
 
