@@ -217,6 +217,12 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "de Bibliotheek <noreply@bieb.example>")
 
+# --- catalogue interoperability -------------------------------------------------------------
+# OAI-PMH identity: the repository identifier stays stable when the site moves (identifiers
+# are oai:<id>:edition/<pk>); the admin address is where harvesters report problems.
+BIEB_OAI_REPOSITORY_ID = os.environ.get("BIEB_OAI_REPOSITORY_ID", "bieb.nl")
+BIEB_OAI_ADMIN_EMAIL = os.environ.get("BIEB_OAI_ADMIN_EMAIL", "catalogus@bieb.nl")
+
 # --- security -------------------------------------------------------------------------------
 CSRF_FAILURE_VIEW = "bieb.portal.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
