@@ -445,13 +445,14 @@ def _word_docs(words: Sequence[str]) -> dict[str, int]:
 
 
 def _did_you_mean(engine, parsed: ParsedText, filters: _Filters, found: int) -> str | None:
-    corrected = spelling.correct(parsed.words(), lookup=_word_docs, similar=engine.similar_words)
-    if corrected is None:
-        return None
-    alternative = engine.match(parse_text(corrected), expansions)
-    if _count(alternative, filters) <= found:
-        return None
-    return corrected
+    best, best_count = None, found
+    for corrected in spelling.corrections(
+        parsed.words(), lookup=_word_docs, similar=engine.similar_words
+    ):
+        count = _count(engine.match(parse_text(corrected), expansions), filters)
+        if count > best_count:
+            best, best_count = corrected, count
+    return best
 
 
 def suggest(prefix: str, limit: int = 8) -> list[Suggestion]:

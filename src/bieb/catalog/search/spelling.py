@@ -9,6 +9,7 @@ Candidates are looked up in ``catalog_search_word`` (word -> number of editions)
 
 from __future__ import annotations
 
+import itertools
 import string
 from collections.abc import Callable, Sequence
 
@@ -41,28 +42,49 @@ def distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def corrections(
+    words: Sequence[str],
+    *,
+    lookup: Callable[[Sequence[str]], dict[str, int]],
+    similar: Callable[[str], list[tuple[str, int]]],
+    per_word: int = 3,
+    limit: int = 9,
+) -> list[str]:
+    """Corrected queries, most likely first: each unknown word replaced by one of its
+    ``per_word`` most common close words. The caller picks the one that finds the most (so
+    ``harry poter`` becomes ``harry potter``, not the more common but unrelated ``harry
+    power``)."""
+    known = lookup(list(words))
+    options: list[list[str]] = []
+    changed = False
+    for word in words:
+        docs = known.get(word, 0)
+        if docs >= KNOWN or not WORD_MIN <= len(word) <= WORD_MAX or word.isdigit():
+            options.append([word])
+            continue
+        candidates = lookup(sorted(edits1(word)))
+        if not candidates:
+            candidates = {w: n for w, n in similar(word) if distance(w, word) <= 2 and w != word}
+        ranked = sorted(
+            (item for item in candidates.items() if item[1] >= max(docs * GAIN, 1)),
+            key=lambda item: (-item[1], item[0]),
+        )[:per_word]
+        if ranked:
+            options.append([w for w, _n in ranked])
+            changed = True
+        else:
+            options.append([word])
+    if not changed:
+        return []
+    return [" ".join(combo) for combo in itertools.islice(itertools.product(*options), limit)]
+
+
 def correct(
     words: Sequence[str],
     *,
     lookup: Callable[[Sequence[str]], dict[str, int]],
     similar: Callable[[str], list[tuple[str, int]]],
 ) -> str | None:
-    """The query with its unknown words corrected, or None when nothing needs correcting."""
-    known = lookup(list(words))
-    corrected: list[str] = []
-    changed = False
-    for word in words:
-        docs = known.get(word, 0)
-        if docs >= KNOWN or not WORD_MIN <= len(word) <= WORD_MAX or word.isdigit():
-            corrected.append(word)
-            continue
-        candidates = lookup(sorted(edits1(word)))
-        if not candidates:
-            candidates = {w: n for w, n in similar(word) if distance(w, word) <= 2 and w != word}
-        best = max(candidates.items(), key=lambda item: (item[1], item[0]), default=None)
-        if best and best[1] >= max(docs * GAIN, 1):
-            corrected.append(best[0])
-            changed = True
-        else:
-            corrected.append(word)
-    return " ".join(corrected) if changed else None
+    """The most likely corrected query, or None when nothing needs correcting."""
+    found = corrections(words, lookup=lookup, similar=similar, limit=1)
+    return found[0] if found else None

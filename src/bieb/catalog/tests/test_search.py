@@ -168,6 +168,17 @@ def test_did_you_mean_when_little_is_found(search_index):
     assert run(result.did_you_mean).count == 6
 
 
+def test_did_you_mean_picks_the_correction_that_finds_most_not_the_most_common_word(
+    search_index,
+):
+    # "power" is one edit from "poter" too and far more common, but never with "harry"
+    powers = [EditionFactory(title=f"The power of habit {n}") for n in range(12)]
+    potters = [EditionFactory(title=f"Harry Potter {n}") for n in range(6)]
+    search_index(*powers, *potters)
+
+    assert run("harry poter").did_you_mean == "harry potter"
+
+
 def test_no_did_you_mean_when_enough_is_found_or_nothing_better_exists(search_index):
     search_index(*[EditionFactory(title=f"Harry Potter {n}") for n in range(6)])
 
