@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 
+from bieb.catalog import search
 from bieb.catalog.models import (
     DIGITAL_FORMATS,
     DigitalLicence,
@@ -80,6 +81,9 @@ def edition_refresh_availability(edition_ids: Iterable[int]) -> int:
             .exclude(now_available)
             .update(available_now=False)
         )
+    if changed:
+        # the "available now" filter and facet read the flag from the search index
+        search.refresh_availability(ids)
     return changed
 
 

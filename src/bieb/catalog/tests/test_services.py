@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from bieb.accounts.tests.factories import LocationFactory
-from bieb.catalog import services
+from bieb.catalog import search, services
 from bieb.catalog.models import DigitalLicence, Edition, Format, Item, ItemStatus, LicenceModel
 from bieb.catalog.tests.factories import DigitalLicenceFactory, EditionFactory, ItemFactory
 from bieb.core import clock
@@ -86,6 +86,21 @@ def test_lending_the_last_copy_on_the_shelf_makes_the_edition_unavailable():
     event = AuditEvent.objects.filter(action="catalog.item_status").latest("pk")
     assert event.data["from"] == ItemStatus.IN_TRANSIT
     assert event.data["to"] == ItemStatus.AVAILABLE
+
+
+def test_the_available_now_filter_follows_the_copies(search_index):
+    item = ItemFactory(edition__title="Kikker is verliefd")
+    search_index(item.edition)
+    services.edition_refresh_availability([item.edition_id])
+
+    def available_hits() -> list[int]:
+        return search.search(search.parse_query({"q": "kikker", "available": "1"})).edition_ids
+
+    assert available_hits() == [item.edition_id]
+    services.item_set_status(item, ItemStatus.ON_LOAN, due_date=clock.today())
+    assert available_hits() == []
+    services.item_set_status(item, ItemStatus.AVAILABLE)
+    assert available_hits() == [item.edition_id]
 
 
 def test_a_loan_needs_a_due_date_and_withdrawn_copies_stay_withdrawn():

@@ -43,6 +43,9 @@ class Command(BaseCommand):
         parser.add_argument("name", nargs="?", help="benchmark name; omit to list them")
         parser.add_argument("--size", type=int, default=None, help="override the data size")
         parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--sizes", default=None, help="comma-separated data sizes (search)")
+        parser.add_argument("--marc", default=None, help="MARC file for benchmarks that import")
+        parser.add_argument("--repeat", type=int, default=None, help="rounds of the query mix")
 
     def handle(self, *args, name: str | None, **options) -> None:
         benchmarks = available_benchmarks()
@@ -52,7 +55,9 @@ class Command(BaseCommand):
         if name not in benchmarks:
             raise CommandError(f"unknown benchmark {name!r}; choose from {sorted(benchmarks)}")
         started = time.perf_counter()
-        figures = benchmarks[name]({"size": options["size"], "seed": options["seed"]})
+        figures = benchmarks[name](
+            {key: options[key] for key in ("size", "seed", "sizes", "marc", "repeat")}
+        )
         report = {
             "benchmark": name,
             "database": connection.vendor,
