@@ -942,7 +942,15 @@ def edition_to_record(edition: Edition) -> pymarc.Record:
     return record
 
 
+# Characters XML 1.0 cannot carry, even escaped (control characters, lone surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def edition_marcxml(edition: Edition) -> bytes:
     """The edition as a UTF-8 MARCXML ``<record>`` document in the MARC21/slim namespace."""
     node = pymarc.record_to_xml_node(edition_to_record(edition), namespace=True)
-    return ET.tostring(node, encoding="UTF-8", xml_declaration=True)
+    document = ET.tostring(node, encoding="unicode")
+    # ElementTree writes control characters (found in old records) as they are, which no XML
+    # parser accepts: drop them so the download is always well-formed.
+    document = _NOT_XML.sub("", document)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + document.encode("utf-8")

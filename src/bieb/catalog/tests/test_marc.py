@@ -434,3 +434,21 @@ def test_every_format_survives_the_export(fmt):
 
     assert data.format == fmt
     assert (data.audience, data.age_min, data.age_max) == (Audience.CHILD, 6, 9)
+
+
+@pytest.mark.django_db
+def test_the_marcxml_download_is_well_formed_even_with_control_characters():
+    from lxml import etree
+
+    from bieb.catalog.interop.marc import edition_marcxml
+    from bieb.catalog.tests.factories import EditionFactory
+
+    edition = EditionFactory(title="Oud\x0b record\x1f", description="Regel\x07 een")
+
+    root = etree.fromstring(edition_marcxml(edition))
+
+    titles = root.xpath(
+        "//m:datafield[@tag='245']/m:subfield[@code='a']/text()",
+        namespaces={"m": "http://www.loc.gov/MARC21/slim"},
+    )
+    assert titles and "Oud record" in titles[0]
