@@ -107,6 +107,11 @@ class FacetValueOut(Schema):
     label: str
     count: int
     selected: bool
+    approximate: bool = Field(
+        False,
+        description="The count is an estimate: a search with over 10,000 matches counts its"
+        " subjects on a sample of them.",
+    )
 
 
 class SearchOut(Schema):
@@ -302,7 +307,13 @@ def catalog_search(request: HttpRequest, params: Query[SearchParams]):
         ],
         facets={
             key: [
-                FacetValueOut(value=v.value, label=v.label, count=v.count, selected=v.selected)
+                FacetValueOut(
+                    value=v.value,
+                    label=v.label,
+                    count=v.count,
+                    selected=v.selected,
+                    approximate=v.approximate,
+                )
                 for v in values
             ]
             for key, values in result.facets.items()

@@ -146,6 +146,7 @@ class FacetLink:
     count: int
     selected: bool
     url: str
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,9 @@ def _facet_groups(result: search.SearchResult, params: SearchParams) -> list[Fac
                 )
             else:
                 url = params.toggle(key, value.value)
-            links.append(FacetLink(value.label, value.count, value.selected, url))
+            links.append(
+                FacetLink(value.label, value.count, value.selected, url, value.approximate)
+            )
         if links:
             groups.append(FacetGroup(key, _facet_title(key), links))
     return groups

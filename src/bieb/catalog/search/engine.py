@@ -32,6 +32,11 @@ from bieb.catalog.search.query import (
 )
 
 SUBJECT_LIMIT = 15
+#: above this many matches the subject facet is estimated from a systematic sample of about
+#: ``SUBJECT_SAMPLE`` matches (every k-th edition id) and shown as approximate; the total and
+#: every other facet stay exact (decision 0009)
+SUBJECT_EXACT_MAX = 10_000
+SUBJECT_SAMPLE = 5_000
 #: "did you mean" is offered when a query finds fewer than this
 FEW_RESULTS = 3
 INDEX_BATCH = 500
@@ -223,8 +228,8 @@ def _isbn_editions(isbn13: str) -> list[int]:
     return sorted(direct)
 
 
-def _count(match: Match, filters: _Filters) -> int:
-    where, params = filters.sql()
+def _count(match: Match, filters: _Filters, without: Sequence[str] = ()) -> int:
+    where, params = filters.sql(without=without)
     source, _id = match.source(bare=not where)
     sql = f"SELECT COUNT(*) FROM {source} WHERE {match.where_sql}{where}"  # noqa: S608
     return _rows(sql, match.params + params)[0][0]
@@ -284,10 +289,20 @@ def _key_counts(match: Match, filters: _Filters, without: Sequence[str]) -> list
     return _rows(sql, match.params + params)
 
 
-def _subject_facet(match: Match, filters: _Filters) -> list[FacetValue]:
+def _subject_facet(match: Match, filters: _Filters, count: int) -> list[FacetValue]:
+    """The most frequent subjects among the matches (each without the subject filter), plus
+    the selected ones. Over ``SUBJECT_EXACT_MAX`` matches, counted on every k-th edition id
+    and multiplied by k: one pass over all matches' subject links costs more than the rest of
+    a search (184,000 matches of "history" in a million editions: 215 ms)."""
     table = Edition.subjects.through._meta.db_table
     where, params = filters.sql(without=("subject",))
     source, edition_id = match.source(bare=not where)
+    if "subject" in filters.parts:
+        count = _count(match, filters, without=("subject",))
+    step = math.ceil(count / SUBJECT_SAMPLE) if count > SUBJECT_EXACT_MAX else 1
+    if step > 1:
+        where += f" AND {edition_id} % %s = 0"
+        params = [*params, step]
     base = (
         f"SELECT es.subject_id, COUNT(*) FROM {source}"  # noqa: S608
         f" JOIN {table} es ON es.edition_id = {edition_id} WHERE {match.where_sql}{where}"
@@ -304,6 +319,8 @@ def _subject_facet(match: Match, filters: _Filters) -> list[FacetValue]:
         counts.update(
             _rows(f"{base} AND {condition} GROUP BY es.subject_id", [*match.params, *params, *ids])
         )
+    if step > 1:
+        counts = {pk: min(count, n * step) for pk, n in counts.items()}
     subjects = {
         pk: (slug, label)
         for pk, slug, label in Subject.objects.filter(pk__in=[*counts, *missing]).values_list(
@@ -312,7 +329,7 @@ def _subject_facet(match: Match, filters: _Filters) -> list[FacetValue]:
     }
     chosen = set(filters.subject_ids)
     values = [
-        FacetValue(subjects[pk][0], subjects[pk][1], counts.get(pk, 0), pk in chosen)
+        FacetValue(subjects[pk][0], subjects[pk][1], counts.get(pk, 0), pk in chosen, step > 1)
         for pk in subjects
     ]
     values.sort(key=lambda v: (-v.count, v.label))
@@ -416,7 +433,7 @@ def search(q: SearchQuery) -> SearchResult:
                 count_decades=True,
             )
         facets["year"] = decade_values(decades, q.year_from, q.year_to)
-        facets["subject"] = _subject_facet(match, filters)
+        facets["subject"] = _subject_facet(match, filters, count)
         facets.update(_holding_facets(match, filters, q, count))
     else:
         count = _count(match, filters)

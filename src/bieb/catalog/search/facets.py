@@ -74,6 +74,8 @@ class FacetValue:
     label: str
     count: int
     selected: bool
+    #: the count is an estimate (a very broad search's subject facet, from a sample)
+    approximate: bool = False
 
 
 @dataclass(frozen=True)

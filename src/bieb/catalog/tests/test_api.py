@@ -123,7 +123,13 @@ def test_search_answers_results_with_availability_facets_and_pages(client, catal
     assert formats == {"book": 1, "ebook": 1}
     assert set(body["facets"]) >= {"format", "language", "audience", "subject", "year", "available"}
     assert body["facets"]["subject"] == [
-        {"value": "naoorlogse-tijd", "label": "Naoorlogse tijd", "count": 1, "selected": False}
+        {
+            "value": "naoorlogse-tijd",
+            "label": "Naoorlogse tijd",
+            "count": 1,
+            "selected": False,
+            "approximate": False,
+        }
     ]
 
 

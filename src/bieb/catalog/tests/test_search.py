@@ -354,6 +354,43 @@ def test_subject_facet_shows_the_top_fifteen_and_selected_ones(search_index):
     assert values["onderwerp-16"] == 1
 
 
+def test_subject_facet_of_a_very_broad_search_is_an_estimate_from_a_sample(
+    search_index, monkeypatch
+):
+    from bieb.catalog.search import engine
+
+    editions = [
+        EditionFactory(
+            title=f"Atlas {n}", subject_labels=["Kaarten", *(["Zeeën"] if n % 3 == 0 else [])]
+        )
+        for n in range(40)
+    ]
+    search_index(*editions)
+    exact = run("atlas")
+    assert counts(exact, "subject") == {"kaarten": 40, "zeeen": 14}
+    assert not any(v.approximate for v in exact.facets["subject"])
+
+    monkeypatch.setattr(engine, "SUBJECT_EXACT_MAX", 20)
+    monkeypatch.setattr(engine, "SUBJECT_SAMPLE", 10)
+    broad = run("atlas")
+    estimated = counts(broad, "subject")
+
+    assert broad.count == 40  # the total stays exact, so does every other facet
+    assert counts(broad, "format") == counts(exact, "format")
+    assert all(v.approximate for v in broad.facets["subject"])
+    # every 4th edition id is counted and multiplied by 4, never above the total; ids run
+    # on, so the sample holds every 12th edition's "Zeeën" three or four times
+    assert estimated["kaarten"] == 40
+    assert estimated["zeeen"] in (12, 16)
+
+    # with the subject selected, the sample is drawn from the matches without that filter
+    narrowed = run("atlas", subjects=["zeeen"])
+    assert narrowed.count == 14
+    assert selected(narrowed, "subject") == {"zeeen"}
+    assert all(v.approximate for v in narrowed.facets["subject"])
+    assert counts(narrowed, "subject")["kaarten"] == 40
+
+
 @pytest.fixture
 def holdings(search_index):
     library = OrganisationFactory(code="BUT", name="Bibliotheek Utrecht")

@@ -177,6 +177,23 @@ def test_search_shows_results_with_availability_formats_and_facets(client, havel
     assert links["Exporteer deze resultaten als CSV"] == "/zoeken/export.csv?q=havelaar"
 
 
+def test_an_estimated_subject_count_says_so(client, search_index, monkeypatch):
+    from bieb.catalog.search import engine
+
+    search_index(
+        *[EditionFactory(title=f"Atlas {n}", subject_labels=["Kaarten"]) for n in range(4)]
+    )
+    monkeypatch.setattr(engine, "SUBJECT_EXACT_MAX", 1)
+    monkeypatch.setattr(engine, "SUBJECT_SAMPLE", 1)  # every 4th edition id: one of the four
+    response = client.get(reverse("catalog:search"), {"q": "atlas"})
+
+    html = response.content.decode()
+    assert '<abbr title="ongeveer: geschat uit een steekproef van de resultaten">ca.</abbr>' in html
+    text = text_of(response)
+    assert re.search(r"Kaarten \( ?ca\. 4\)", text)
+    assert "boek (4)" in text  # other facets stay exact, without "ca."
+
+
 def test_filters_combine_and_can_be_taken_off_again(client, havelaar):
     response = client.get(
         reverse("catalog:search"), {"q": "havelaar", "format": ["ebook", "audiobook"]}
