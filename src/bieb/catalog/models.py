@@ -94,13 +94,17 @@ class Contributor(models.Model):
 
     @property
     def display_name(self) -> str:
-        """ "Reve, Gerard" reads as "Gerard Reve"; bodies and single names stay as they are."""
-        name = self.name.rstrip(" ,.")
-        if name.count(",") == 1:
-            family, given = (part.strip() for part in name.split(","))
-            if given and family:
-                return f"{given} {family}"
-        return name
+        return display_name_of(self.name)
+
+
+def display_name_of(name: str) -> str:
+    """ "Reve, Gerard" reads as "Gerard Reve"; bodies and single names stay as they are."""
+    name = name.rstrip(" ,.")
+    if name.count(",") == 1:
+        family, given = (part.strip() for part in name.split(","))
+        if given and family:
+            return f"{given} {family}"
+    return name
 
 
 class SubjectKind(models.TextChoices):

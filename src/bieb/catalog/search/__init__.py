@@ -6,7 +6,7 @@ PostgreSQL full text with ``pg_trgm``).
     suggest("harry p")                  # autocomplete on titles and makers
 
 The index is kept by whoever changes editions: ``index_editions(ids)`` after creating or
-editing them (the importer does so per batch), ``refresh_availability(ids)`` after
+editing them (the importer indexes per batch from the values it wrote, ``index_documents``), ``refresh_availability(ids)`` after
 ``available_now`` changes, ``remove_editions(ids)`` when they go; ``rebuild_index()`` starts
 over. See docs/decisions and docs/benchmarks.md for the design and its figures.
 """
@@ -14,6 +14,7 @@ over. See docs/decisions and docs/benchmarks.md for the design and its figures.
 from bieb.catalog.search.engine import (
     SearchResult,
     Suggestion,
+    index_documents,
     index_editions,
     rebuild_index,
     refresh_availability,
@@ -29,6 +30,7 @@ __all__ = [
     "SearchQuery",
     "SearchResult",
     "Suggestion",
+    "index_documents",
     "index_editions",
     "parse_query",
     "rebuild_index",

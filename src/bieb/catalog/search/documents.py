@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from bieb.catalog.models import Contributor, Edition
+from bieb.catalog.models import Edition, display_name_of
 from bieb.catalog.search.analysis import field_text, vocabulary_words, words_of
 from bieb.catalog.search.facets import facet_key
 
@@ -185,39 +185,70 @@ def build_documents(ids: Sequence[int]) -> list[IndexDocument]:
         available,
         created_at,
     ) in rows:
-        title_words, title_text = field_text(f"{title} {subtitle}")
-        author_words, author_text = field_text(" ".join(names.get(pk) or [contributors_text]))
-        series_words, series_text = field_text(series)
-        subject_words, subject_text = field_text(" ".join(subjects.get(pk, ())))
-        _body_words, body_text = field_text(f"{description} {publisher}")
-        if created_at.tzinfo is None:  # SQLite hands back naive UTC
-            created_at = created_at.replace(tzinfo=dt.UTC)
         documents.append(
-            IndexDocument(
-                edition_id=pk,
-                title=title_text,
-                authors=author_text,
-                series=series_text,
-                subjects=subject_text,
-                body=body_text,
-                isbn=_isbn_tokens([(isbn, "", True), *isbns.get(pk, ())]),
-                words=frozenset(
-                    vocabulary_words(title_words + author_words + series_words + subject_words)
-                ),
+            document(
+                pk,
+                title=f"{title} {subtitle}",
+                makers=names.get(pk) or [contributors_text],
+                series=series,
+                subjects=subjects.get(pk, ()),
+                body=f"{description} {publisher}",
+                isbns=[(isbn, "", True), *isbns.get(pk, ())],
                 format=format_,
-                language=language or "",
-                audience=audience or "",
+                language=language,
+                audience=audience,
                 year=year,
                 available=bool(available),
-                created=int(created_at.timestamp()),
+                created_at=created_at,
             )
         )
     return documents
 
 
-def _display_name(name: str) -> str:
-    # Contributor.display_name without building a model instance per row
-    return Contributor(name=name).display_name
+def document(
+    edition_id: int,
+    *,
+    title: str,
+    makers: Sequence[str],
+    series: str,
+    subjects: Sequence[str],
+    body: str,
+    isbns: Sequence[tuple[str, str, bool]],
+    format: str,
+    language: str | None,
+    audience: str | None,
+    year: int | None,
+    available: bool,
+    created_at: dt.datetime,
+) -> IndexDocument:
+    """The index document of one edition from its values: ``title`` with the subtitle,
+    ``makers`` in credit order, ``isbns`` as ``(value, as printed, valid)``. ``build_documents``
+    reads these from the catalogue; the importer passes what it has just written."""
+    title_words, title_text = field_text(title)
+    author_words, author_text = field_text(" ".join(makers))
+    series_words, series_text = field_text(series)
+    subject_words, subject_text = field_text(" ".join(subjects))
+    _body_words, body_text = field_text(body)
+    if created_at.tzinfo is None:  # SQLite hands back naive UTC
+        created_at = created_at.replace(tzinfo=dt.UTC)
+    return IndexDocument(
+        edition_id=edition_id,
+        title=title_text,
+        authors=author_text,
+        series=series_text,
+        subjects=subject_text,
+        body=body_text,
+        isbn=_isbn_tokens(list(isbns)),
+        words=frozenset(
+            vocabulary_words(title_words + author_words + series_words + subject_words)
+        ),
+        format=format,
+        language=language or "",
+        audience=audience or "",
+        year=year,
+        available=available,
+        created=int(created_at.timestamp()),
+    )
 
 
 def _fold(value: str) -> str:
@@ -283,7 +314,7 @@ def build_suggestions(
             if key
         )
     for contributor_id, name, slug, editions, items in contributors:
-        shown = _display_name(name)
+        shown = display_name_of(name)
         keys = {_fold(name)[:200], _fold(shown)[:200]}
         rows.extend(
             SuggestionRow("author", contributor_id, key, shown, None, slug, editions + items)

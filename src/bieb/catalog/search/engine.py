@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from bieb.catalog.models import Edition, Identifier, Subject
 from bieb.catalog.search import spelling
 from bieb.catalog.search.analysis import expansions
-from bieb.catalog.search.documents import build_documents, build_suggestions
+from bieb.catalog.search.documents import IndexDocument, build_documents, build_suggestions
 from bieb.catalog.search.facets import FacetValue, KeyFilters, decade_values, key_facets
 from bieb.catalog.search.query import (
     MAX_QUERY_LENGTH,
@@ -40,6 +40,8 @@ SUBJECT_SAMPLE = 5_000
 #: "did you mean" is offered when a query finds fewer than this
 FEW_RESULTS = 3
 INDEX_BATCH = 500
+#: documents written per round by ``index_documents`` (the importer's batch)
+IMPORT_BATCH = 2000
 #: a short prefix would range over much of the catalogue: look at this many keys at most
 SUGGEST_SCAN = 2000
 
@@ -556,12 +558,25 @@ def index_editions(ids) -> int:
             gone = [pk for pk in batch if pk not in present]
             if gone:
                 engine.delete(gone)
-            if documents:
-                engine.write(documents)
-                _add_words(documents)
-                _write_suggestions([d.edition_id for d in documents])
+            _write_documents(engine, documents)
             indexed += len(documents)
     return indexed
+
+
+def index_documents(documents: Sequence[IndexDocument]) -> None:
+    """Index editions from documents the caller built (``documents.document``) rather than
+    read back from the catalogue: the importer, which has every value in hand."""
+    engine = backend()
+    with transaction.atomic():
+        for start in range(0, len(documents), IMPORT_BATCH):
+            _write_documents(engine, documents[start : start + IMPORT_BATCH])
+
+
+def _write_documents(engine, documents: Sequence[IndexDocument]) -> None:
+    if documents:
+        engine.write(documents)
+        _add_words(documents)
+        _write_suggestions([d.edition_id for d in documents])
 
 
 def remove_editions(ids) -> None:
@@ -632,6 +647,7 @@ __all__ = [
     "Match",
     "SearchResult",
     "Suggestion",
+    "index_documents",
     "index_editions",
     "rebuild_index",
     "refresh_availability",

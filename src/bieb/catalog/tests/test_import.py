@@ -371,6 +371,42 @@ def test_imported_editions_are_searchable(tmp_path, search_index):
     assert result.edition_ids == [Edition.objects.get(source_id="marc8-cafe").pk]
 
 
+def test_the_import_indexes_what_a_rebuild_would(tmp_path, search_index, monkeypatch):
+    """The importer indexes new editions from the values it has just written; those documents
+    must hold the same words and facet fields as the ones read back from the catalogue. A
+    second file whose records share makers and subjects with the first (under other spellings
+    of the same key) is the case where the two could differ."""
+    from bieb.catalog import search
+    from bieb.catalog.search import documents as search_documents
+
+    written = []
+    original = search.index_documents
+    monkeypatch.setattr(
+        search, "index_documents", lambda docs: (written.extend(docs), original(docs))
+    )
+    organisation = OrganisationFactory()
+    LocationFactory(organisation=organisation, kind="branch")
+    import_marc(loc_slice(tmp_path, 300), source="loc", workers=0)
+    import_marc(DATA / "marc8.dat", source="other", workers=0)
+    import_marc(DATA / "batch.xml", source="xml", organisation=organisation, items_per_edition=1)
+
+    assert len(written) == Edition.objects.count() > 300
+    assert any(d.available for d in written) and not all(d.available for d in written)
+    read_back = {
+        d.edition_id: d for d in search_documents.build_documents([d.edition_id for d in written])
+    }
+    for doc in written:
+        again = read_back[doc.edition_id]
+        for name in ("title", "authors", "series", "subjects", "body", "isbn"):
+            assert sorted(getattr(doc, name).split()) == sorted(getattr(again, name).split()), (
+                doc.edition_id,
+                name,
+            )
+        assert doc.words == again.words
+        assert doc.facet_key == again.facet_key
+        assert doc.created == again.created
+
+
 # --- streaming -------------------------------------------------------------------------------
 
 
