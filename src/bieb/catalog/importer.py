@@ -91,6 +91,8 @@ MAX_KEPT_ERRORS = 1000
 BLOCK_SIZE = 1 << 20
 #: records a worker process decodes and maps in one go
 GROUP_SIZE = 250
+#: makers and subjects whose ids an import run remembers (about 100 bytes each)
+KNOWN_KEYS = 500_000
 END_OF_RECORD = 0x1D
 #: the leader gives a record five digits for its length
 MAX_RECORD_LENGTH = 99_999
@@ -668,6 +670,9 @@ class _Writer:
             for model in (Work, Contributor, Subject, Edition, EditionContributor, Identifier, Item)
         }
         self.subject_links = _Table(Edition.subjects.through)
+        #: ids of makers and subjects by key seen in this run: names and headings recur
+        #: through a file, and most of a batch's keys need no lookup then
+        self.known: dict[type, dict[str, int]] = {Contributor: {}, Subject: {}}
 
     def write(self, batch: list[EditionData]) -> None:
         """Upsert one batch in one transaction."""
@@ -816,7 +821,12 @@ class _Writer:
         if not wanted:
             return {}
         table = self.tables[model]
-        ids = table.ids_by("key", wanted)
+        known = self.known[model]
+        if len(known) > KNOWN_KEYS:
+            known.clear()
+        ids = {key: known[key] for key in wanted if key in known}
+        ids.update(table.ids_by("key", [key for key in wanted if key not in ids]))
+        known.update(ids)
         missing = {k: v for k, v in wanted.items() if k not in ids}
         if not missing:
             return ids
@@ -833,6 +843,7 @@ class _Writer:
             defaults = {**row_of(missing[key]), "slug": _hashed_slug(missing[key].slug, key)}
             defaults.pop("key")
             ids[key] = model.objects.get_or_create(key=key, defaults=defaults)[0].pk
+        known.update(ids)
         return ids
 
     def _create(self, new: list[_Pending], now) -> None:

@@ -303,7 +303,7 @@ def _subject_facet(match: Match, filters: _Filters, count: int) -> list[FacetVal
         count = _count(match, filters, without=("subject",))
     step = math.ceil(count / SUBJECT_SAMPLE) if count > SUBJECT_EXACT_MAX else 1
     if step > 1:
-        where += f" AND {edition_id} % %s = 0"
+        where += f" AND {edition_id} %% %s = 0"
         params = [*params, step]
     base = (
         f"SELECT es.subject_id, COUNT(*) FROM {source}"  # noqa: S608

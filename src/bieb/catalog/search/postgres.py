@@ -25,6 +25,13 @@ _DOCUMENT = (
 )
 
 
+def _in_a(word: str) -> str:
+    """One folded word as a tsquery lexeme that matches title, makers or ISBN only (weight
+    A). Folded words hold letters and digits only; quoting keeps any other character a
+    literal all the same."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "':A"
+
+
 class PostgresBackend:
     vendor = "postgresql"
     doc_table = "catalog_search_doc"
@@ -35,20 +42,31 @@ class PostgresBackend:
     def match(self, parsed: ParsedText, expansions) -> Match:
         parts: list[str] = []
         params: list[str] = []
+        first: list[str] = []  # the same query on the A-weighted lexemes only
         for term in parsed.terms:
             words = expansions(term)
             parts.append("(" + " || ".join(["plainto_tsquery('simple', %s)"] * len(words)) + ")")
             params.extend(words)
+            first.append("(" + " | ".join(_in_a(w) for w in words) + ")")
         for phrase in parsed.phrases:
             parts.append("phraseto_tsquery('simple', %s)")
             params.append(" ".join(phrase))
+            first.append("(" + " <-> ".join(_in_a(w) for w in phrase) + ")")
         tsquery = "(" + " && ".join(parts) + ")"
+        in_title = " & ".join(first)
         return Match(
             from_sql="catalog_search_doc d",
             where_sql=f"d.document @@ {tsquery}",
             params=params,
             rank_sql=f"ts_rank(d.document, {tsquery}) DESC, d.edition_id DESC",
             rank_params=list(params),
+            tiers=(
+                ("d.document @@ to_tsquery('simple', %s)", [in_title]),
+                (
+                    f"d.document @@ {tsquery} AND NOT d.document @@ to_tsquery('simple', %s)",
+                    [*params, in_title],
+                ),
+            ),
         )
 
     def write(self, documents: Sequence[IndexDocument]) -> None:
