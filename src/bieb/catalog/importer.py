@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -71,6 +72,7 @@ from bieb.catalog.models import (
     Work,
 )
 from bieb.catalog.search import documents as search_documents
+from bieb.catalog.search.documents import AnalysedText
 from bieb.catalog.search.engine import backend as search_backend
 from bieb.core import clock
 from bieb.core.audit import audit_record
@@ -91,6 +93,12 @@ MAX_KEPT_ERRORS = 1000
 BLOCK_SIZE = 1 << 20
 #: records a worker process decodes and maps in one go
 GROUP_SIZE = 250
+#: records handed to the worker processes ahead of the writer (more than one write batch)
+IN_FLIGHT = 5000
+#: the importer writes autocomplete rows once this many works and makers have gathered
+SUGGEST_EVERY = 20_000
+#: garbage collector thresholds while importing (Python's default: 700, 10, 10)
+GC_THRESHOLDS = (50_000, 50, 100)
 #: makers and subjects whose ids an import run remembers (about 100 bytes each)
 KNOWN_KEYS = 500_000
 END_OF_RECORD = 0x1D
@@ -168,6 +176,8 @@ class _Outcome:
     data: EditionData | None = None
     code: str = ""
     reason: str = ""
+    #: the edition's index text, analysed where the record was mapped
+    text: AnalysedText | None = None
 
 
 _VALID_INDICATOR = re.compile(r"[0-9a-z ]")
@@ -204,15 +214,20 @@ def _pymarc_quiet() -> Iterator[_PymarcWarnings]:
         logger.propagate = saved[1]
 
 
+#: the characters ``_VALID_INDICATOR`` accepts: a set lookup per indicator is cheaper than
+#: two regex matches per field
+_INDICATOR_CHARACTERS = frozenset(c for c in map(chr, range(128)) if _VALID_INDICATOR.fullmatch(c))
+
+
 def _bad_indicator(record: pymarc.Record, logged: list[str]) -> str:
     for message in logged:
         if "indicator" in message:
             return f"bad indicator: {message[:80]}"
+    valid = _INDICATOR_CHARACTERS
     for field_ in record.fields:
         indicators = field_.indicators
         if indicators is not None and not (
-            _VALID_INDICATOR.fullmatch(indicators.first or "")
-            and _VALID_INDICATOR.fullmatch(indicators.second or "")
+            indicators.first in valid and indicators.second in valid
         ):
             return (
                 f"bad indicator: field {field_.tag} has {indicators.first!r} {indicators.second!r}"
@@ -240,13 +255,19 @@ def _raw_control_number(chunk: bytes) -> str:
 
 
 def _map(record: pymarc.Record, outcome: _Outcome) -> _Outcome:
-    outcome.control_number = control_number(record)
     try:
         outcome.data = record_to_edition_data(record)
     except RecordRejected as exc:
         outcome.code, outcome.reason = exc.code, exc.reason
     except Exception as exc:  # a record pymarc read but that makes no sense
         outcome.code, outcome.reason = "unmappable", f"{type(exc).__name__}: {exc}"
+    # the mapping found the control number already (``source_id``)
+    outcome.control_number = (
+        outcome.data.source_id if outcome.data is not None else control_number(record)
+    )
+    if outcome.data is not None:
+        # the stems and words of the search index, here rather than in the writing process
+        outcome.text = analysed_text(outcome.data)
     return outcome
 
 
@@ -405,20 +426,44 @@ def _groups(chunks: Iterator[_Chunk], size: int) -> Iterator[list[_Chunk]]:
         yield group
 
 
+def _worker_start() -> None:
+    gc.freeze()  # what the fork inherited is never garbage
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """An import allocates millions of short-lived objects beside large long-lived caches
+    (stems, maker and subject ids); at the default thresholds the collector keeps walking
+    those caches and took a third of the writer's time. Acyclic data dies by reference
+    counting anyway; the thresholds are restored after."""
+    saved = gc.get_threshold()
+    gc.freeze()  # what exists before the import (modules, settings) is left alone
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
+
+
 def _iso2709_outcomes(stream: BinaryIO, first: bytes, workers: int) -> Iterator[_Outcome]:
-    """Decode and map in ``workers`` forked processes while this one writes; at most
-    ``workers + 2`` groups are in flight, so memory stays bounded."""
+    """Decode and map in ``workers`` forked processes while this one writes. Up to
+    ``IN_FLIGHT`` records are handed out ahead: enough to keep the workers busy while the
+    writer spends a second on a batch of 2,000, few enough to keep memory bounded."""
     groups = _groups(_iso2709(stream, first), GROUP_SIZE)
     if workers <= 0:
         for group in groups:
             yield from _decode_all(group)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_worker_start
+    ) as pool:
         in_flight: deque = deque()
         for group in groups:
             in_flight.append(pool.submit(_decode_all, group))
-            if len(in_flight) > workers + 1:
+            if len(in_flight) * GROUP_SIZE >= IN_FLIGHT:
                 yield from in_flight.popleft().result()
         while in_flight:
             yield from in_flight.popleft().result()
@@ -644,6 +689,8 @@ class _Pending:
     source_id: str
     edition_id: int | None = None
     work_id: int | None = None
+    #: the index text, when a mapping process analysed it already
+    text: AnalysedText | None = None
 
 
 class _Writer:
@@ -673,8 +720,10 @@ class _Writer:
         #: ids of makers and subjects by key seen in this run: names and headings recur
         #: through a file, and most of a batch's keys need no lookup then
         self.known: dict[type, dict[str, int]] = {Contributor: {}, Subject: {}}
+        self.suggest_works: set[int] = set()
+        self.suggest_makers: set[int] = set()
 
-    def write(self, batch: list[EditionData]) -> None:
+    def write(self, batch: list[_Outcome]) -> None:
         """Upsert one batch in one transaction."""
         pending = self._deduplicate(batch)
         with transaction.atomic():
@@ -700,13 +749,13 @@ class _Writer:
             with_items = self._items(new, now)
             if with_items:
                 services.edition_refresh_availability(with_items)
-            self._index(new, with_items, now)
+            self._index(new, with_items, contributors, now)
             if changed:
                 search.index_editions([p.edition_id for p in changed])
         self.summary.added += len(new)
         self.summary.updated += len(old)
 
-    def _index(self, new: list[_Pending], with_items: list[int], now) -> None:
+    def _index(self, new: list[_Pending], with_items: list[int], contributors, now) -> None:
         """Index the new editions from the values just written: reading them back costs more
         than the rest of the batch. Names and subject labels are the record's own; a maker or
         subject that already existed under the same key folds to the same index words."""
@@ -715,45 +764,47 @@ class _Writer:
                 "pk", flat=True
             )
         )
-        documents = []
-        for p in new:
-            data = p.data
-            documents.append(
-                search_documents.document(
-                    p.edition_id,
-                    title=f"{data.title} {data.subtitle}",
-                    makers=[c.name for c in data.credits] or [data.contributors_text],
-                    series=data.series,
-                    subjects=_labels_by_key(data),
-                    body=f"{data.description} {data.publisher}",
-                    isbns=[
-                        (data.isbn, "", True),
-                        *(
-                            (i.value, i.as_printed, i.is_valid)
-                            for i in data.identifiers
-                            if i.kind == Identifier.Kind.ISBN
-                        ),
-                    ],
-                    format=data.format,
-                    language=data.language,
-                    audience=data.audience,
-                    year=data.year,
-                    available=p.edition_id in available,
-                    created_at=now,
-                )
+        documents = [
+            search_documents.document(
+                p.edition_id,
+                p.text or analysed_text(p.data),
+                format=p.data.format,
+                language=p.data.language,
+                audience=p.data.audience,
+                year=p.data.year,
+                available=p.edition_id in available,
+                created_at=now,
             )
-        search.index_documents(documents)
+            for p in new
+        ]
+        search.index_documents(documents, suggestions=False)
+        self.suggest_works.update(p.work_id for p in new)
+        self.suggest_makers.update(contributors[c.key] for p in new for c in p.data.credits)
+        if len(self.suggest_works) + len(self.suggest_makers) >= SUGGEST_EVERY:
+            self.write_suggestions()
 
-    def _deduplicate(self, batch: list[EditionData]) -> list[_Pending]:
+    def write_suggestions(self) -> None:
+        """Autocomplete rows of the works and makers of the editions added since the last
+        call: a maker credited in many batches is written once per round, not per batch."""
+        search.write_suggestions(sorted(self.suggest_works), sorted(self.suggest_makers))
+        self.suggest_works.clear()
+        self.suggest_makers.clear()
+
+    def _deduplicate(self, batch: list[_Outcome]) -> list[_Pending]:
         """One pending edition per import id; a later record with the same id within the
         batch updates the earlier one, as it would across batches."""
         by_id: dict[str, _Pending] = {}
-        for data in batch:
+        for outcome in batch:
+            data = outcome.data
+            assert data is not None
             if data.import_id in by_id:
                 self.summary.updated += 1
                 by_id[data.import_id].data = data
+                by_id[data.import_id].text = outcome.text
             else:
-                by_id[data.import_id] = _Pending(data, self.source, data.import_id)
+                by_id[data.import_id] = _Pending(
+                    data, self.source, data.import_id, text=outcome.text
+                )
         return list(by_id.values())
 
     def _match(self, pending: list[_Pending]) -> None:
@@ -968,6 +1019,26 @@ class _Writer:
         return edition_ids
 
 
+def analysed_text(data: EditionData) -> AnalysedText:
+    """The index text of the edition a record makes, as ``build_documents`` would read it
+    back: makers and subjects once per key, the record's ISBNs after ``Edition.isbn``."""
+    return search_documents.analyse(
+        title=f"{data.title} {data.subtitle}",
+        makers=[c.name for c in data.credits] or [data.contributors_text],
+        series=data.series,
+        subjects=_labels_by_key(data),
+        body=f"{data.description} {data.publisher}",
+        isbns=[
+            (data.isbn, "", True),
+            *(
+                (i.value, i.as_printed, i.is_valid)
+                for i in data.identifiers
+                if i.kind == Identifier.Kind.ISBN
+            ),
+        ],
+    )
+
+
 def _labels_by_key(data: EditionData) -> list[str]:
     """The edition's subject labels, one per subject (the writer links one subject per key)."""
     labels: dict[str, str] = {}
@@ -1150,16 +1221,17 @@ def import_marc(
     workers = default_workers() if workers is None else workers
     try:
         with (
+            _fewer_collections(),
             _query_log_paused(),
             _opened(path_or_file) as stream,
             contextlib.closing(read_marc(stream, workers=workers)) as outcomes,
         ):
-            batch: list[EditionData] = []
+            batch: list[_Outcome] = []
             for outcome in outcomes:
                 if outcome.data is None:
                     _skip(summary, report, outcome)
                     continue
-                batch.append(outcome.data)
+                batch.append(outcome)
                 if len(batch) >= batch_size:
                     writer.write(batch)
                     batch = []
@@ -1168,6 +1240,8 @@ def import_marc(
                         progress(summary)
             if batch:
                 writer.write(batch)
+            with transaction.atomic():
+                writer.write_suggestions()
     finally:
         report.close()
     summary.seconds = time.perf_counter() - started

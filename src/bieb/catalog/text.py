@@ -30,6 +30,15 @@ _SPECIAL = str.maketrans(
     }
 )
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_ASCII = [chr(code) for code in range(128)]
+# ASCII shortcuts (most catalogue text) through ``str.translate``. The tables map every ASCII
+# character, as a miss costs ``translate`` a raised and caught LookupError.
+#: ``fold``: each character that is no word character (letter, digit, "_") becomes a space
+_FOLD_ASCII = str.maketrans({c: c if c.isalnum() or c == "_" else " " for c in _ASCII})
+#: ``slugify``: keep word characters and "-", white space becomes "-", the rest goes
+_SLUG_ASCII = str.maketrans(
+    {c: c if c.isalnum() or c in "_-" else "-" if c.isspace() else None for c in _ASCII}
+)
 _LEADING_ARTICLES = re.compile(r"^(de|het|een|the|a|an|le|la|les|der|die|das|el)\s+")
 
 
@@ -42,6 +51,8 @@ def strip_accents(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case, no accents, words separated by single spaces."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_FOLD_ASCII).split()).replace("_", " ")
     return " ".join(_NON_WORD.sub(" ", strip_accents(text).lower()).split()).replace("_", " ")
 
 
@@ -58,4 +69,11 @@ def work_key(title: str, author: str) -> str:
 
 
 def slug_for(text: str, max_length: int = 100) -> str:
-    return slugify(strip_accents(text))[:max_length].strip("-") or "x"
+    if text.isascii():
+        # what ``slugify`` does to ASCII: drop what is no word character, white space or "-",
+        # make each run of "-" and white space one "-", strip "-" and "_" from the ends
+        parts = text.lower().translate(_SLUG_ASCII).split("-")
+        slug = "-".join([part for part in parts if part]).strip("-_")
+    else:
+        slug = slugify(strip_accents(text))
+    return slug[:max_length].strip("-") or "x"

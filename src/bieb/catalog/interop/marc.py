@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pymarc
@@ -27,12 +29,12 @@ from bieb.catalog import text
 from bieb.catalog.models import (
     DIGITAL_FORMATS,
     Audience,
-    Contributor,
     ContributorRole,
     Edition,
     Format,
     Identifier,
     SubjectKind,
+    display_name_of,
 )
 
 __all__ = [
@@ -56,27 +58,30 @@ class RecordRejected(ValueError):
         self.reason = reason
 
 
-def fold(value: str) -> str:
-    """``text.fold`` with a shortcut for plain ASCII, most of a MARC file: accent stripping
-    changes nothing there, and skipping its per-character loop halves the mapping time."""
-    if value.isascii():
-        return " ".join(_NON_WORD.sub(" ", value.lower()).split()).replace("_", " ")
-    return text.fold(value)
+#: ``text.fold`` has the shortcut for ASCII text this module once had
+fold = text.fold
 
 
-_NON_WORD = re.compile(r"[^\w]+")
-
-
-# Names and subject headings recur across a file; these two are pure, so a bounded cache
-# spares the mapping most of their Unicode work.
-@functools.lru_cache(maxsize=65_536)
-def display_name(name: str) -> str:
-    return Contributor(name=name).display_name
+# Names and subject headings recur across a file; folding them and making their slugs is
+# pure, so a bounded cache spares the mapping most of that Unicode work.
+display_name = functools.lru_cache(maxsize=65_536)(display_name_of)
 
 
 @functools.lru_cache(maxsize=65_536)
-def slug_for(value: str) -> str:
-    return text.slug_for(value)
+def _name_keys(name: str) -> tuple[str, str]:
+    """(``Contributor.key``, slug) of a name."""
+    return fold(name)[:255], text.slug_for(display_name(name))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _label_keys(label: str) -> tuple[str, str]:
+    """(``Subject.key``, slug) of a subject label."""
+    return fold(label)[:255], text.slug_for(label)
+
+
+#: plain strings to compare with (an enum member compares the same, only slower)
+_ISBN = Identifier.Kind.ISBN.value
+_AUTHOR = ContributorRole.AUTHOR.value
 
 
 @dataclass(slots=True)
@@ -90,8 +95,10 @@ class CreditData:
 
     def __post_init__(self) -> None:
         self.role = str(self.role)
-        self.key = self.key or fold(self.name)[:255]
-        self.slug = self.slug or slug_for(display_name(self.name))
+        if not (self.key and self.slug):
+            key, slug = _name_keys(self.name)
+            self.key = self.key or key
+            self.slug = self.slug or slug
 
 
 @dataclass(slots=True)
@@ -104,8 +111,10 @@ class SubjectData:
 
     def __post_init__(self) -> None:
         self.kind = str(self.kind)
-        self.key = self.key or fold(self.label)[:255]
-        self.slug = self.slug or slug_for(self.label)
+        if not (self.key and self.slug):
+            key, slug = _label_keys(self.label)
+            self.key = self.key or key
+            self.slug = self.slug or slug
 
 
 @dataclass(slots=True)
@@ -163,13 +172,13 @@ class EditionData:
         self.format = str(self.format)
         self.audience = str(self.audience)
         self.isbn = next(
-            (i.value for i in self.identifiers if i.kind == Identifier.Kind.ISBN and i.is_valid),
+            (i.value for i in self.identifiers if i.kind == _ISBN and i.is_valid),
             "",
         )
-        authors = [c.name for c in self.credits if c.role == ContributorRole.AUTHOR]
+        authors = [c.name for c in self.credits if c.role == _AUTHOR]
         self.author_name = (authors or [c.name for c in self.credits] or [""])[0]
         self.work_key = text.work_key(self.title, self.author_name)
-        names = dict.fromkeys(display_name(c.name) for c in self.credits)
+        names = dict.fromkeys([display_name(c.name) for c in self.credits])
         self.contributors_text = "; ".join(names)[:1000]
         self.import_id = self.source_id or self._content_id()
 
@@ -215,10 +224,14 @@ class EditionData:
 
 # --- reading ---------------------------------------------------------------------------------
 
-_TRAILING = re.compile(r"[\s/:;,=+]+$")
+# The ISBD punctuation that ends an element; ``plain`` leaves no white space but single
+# spaces, so ``rstrip`` with these characters does what ``[\s/:;,=+]+$`` would.
+_TRAILING = " /:;,=+"
 _INITIAL_OR_ABBREVIATION = re.compile(
     r"(?:\b\w|\.\w+|\b(?:ed|etc|Jr|Sr|Inc|Co|Ltd|St|Mr|Mrs|Dr))\.$"
 )
+_ABBREVIATIONS = frozenset({"ed", "etc", "Jr", "Sr", "Inc", "Co", "Ltd", "St", "Mr", "Mrs", "Dr"})
+_ASCII_WORD = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 # white space and control characters (XML 1.0 refuses most of those) become one space
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
 
@@ -227,8 +240,26 @@ def plain(value: str | None) -> str:
     """Running text as stored: single spaces, no control characters, composed accents."""
     if not value:
         return ""
+    # Most MARC text is printable ASCII with single spaces: nothing for the regex to do.
+    if value.isascii() and value.isprintable() and "  " not in value:
+        return value.strip()
     value = _SPACES.sub(" ", value).strip()
     return value if value.isascii() else unicodedata.normalize("NFC", value)
+
+
+def _keeps_period(value: str) -> bool:
+    """Whether the closing "." of ``value`` ends an initial or abbreviation
+    (``_INITIAL_OR_ABBREVIATION``). For ASCII this looks at the last word only instead of
+    running the regex along the whole text: a single letter, a word after a "." ("Ph.D.")
+    or one of ``_ABBREVIATIONS``."""
+    if not value.isascii():
+        return _INITIAL_OR_ABBREVIATION.search(value) is not None
+    head = value[:-1]
+    start = len(head.rstrip(_ASCII_WORD))
+    word = head[start:]
+    return bool(word) and (
+        len(word) == 1 or head[start - 1 : start] == "." or word in _ABBREVIATIONS
+    )
 
 
 def clean(value: str | None) -> str:
@@ -237,21 +268,16 @@ def clean(value: str | None) -> str:
     A closing "." after an initial or abbreviation ("Willard B.", "ed.") is kept."""
     if not value:
         return ""
-    value = plain(value)
-    value = _TRAILING.sub("", value)
-    if (
-        value.endswith(".")
-        and not value.endswith("..")
-        and not _INITIAL_OR_ABBREVIATION.search(value)
-    ):
-        value = _TRAILING.sub("", value[:-1])
+    value = plain(value).rstrip(_TRAILING)
+    if value.endswith(".") and not value.endswith("..") and not _keeps_period(value):
+        value = value[:-1].rstrip(_TRAILING)
     if value.startswith("[") and value.endswith("]") and value.count("[") == 1:
         value = value[1:-1].strip()
     return value
 
 
 def _join(parts: list[str], separator: str = " ") -> str:
-    return separator.join(p for p in (clean(part) for part in parts) if p)
+    return separator.join([p for part in parts if (p := clean(part))])
 
 
 # Relator terms ($e, $j for meetings) and codes ($4) we know; everything else is "other".
@@ -301,9 +327,18 @@ _RELATOR_TERMS = [
 def _roles(field_: Field, default: str) -> list[str]:
     """Roles named by relator terms ("author, illustrator" gives both) and codes; ``default``
     when the field names none."""
-    roles: list[str] = []
     term_code = "j" if field_.tag in {"111", "711"} else "e"
-    for term in field_.get_subfields(term_code):
+    terms: list[str] = []
+    codes: list[str] = []
+    for code, value in field_.subfields:
+        if code == term_code:
+            terms.append(value)
+        elif code == "4":
+            codes.append(value)
+    if not terms and not codes:
+        return [default]
+    roles: list[str] = []
+    for term in terms:
         term_words = fold(term).split()
         if not term_words:
             continue
@@ -313,7 +348,7 @@ def _roles(field_: Field, default: str) -> list[str]:
             if any(word.startswith(prefix) for word in term_words)
         ]
         roles.extend(named or [ContributorRole.OTHER])
-    for code in field_.get_subfields("4"):
+    for code in codes:
         code = code.strip().lower()[-3:]
         roles.append(_RELATOR_CODES.get(code, ContributorRole.OTHER))
     known = [r for r in roles if r != ContributorRole.OTHER]
@@ -368,13 +403,47 @@ def _isbn(raw: str, qualifiers: list[str], *, cancelled: bool) -> IdentifierData
     qualifier = clean(" ".join([rest.strip(" ()"), *qualifiers]).strip(" ()"))[:80]
     as_printed = number.strip()[:80]
     if not cancelled:
+        value = _isbn13(number)
+        if value:
+            return IdentifierData(_ISBN, value, as_printed, qualifier, True)
+    return IdentifierData(_ISBN, as_printed[:40], as_printed, qualifier, False)
+
+
+_ISBN_CHARACTERS = frozenset("0123456789Xx -")
+
+
+def _isbn13(number: str) -> str:
+    """The ISBN-13 of a valid ISBN (10 or 13 digits, "-" and " " allowed), else "".
+
+    The same rules as python-stdnum's ``isbn.validate`` and ``isbn.to_isbn13``, which are
+    slow for the common case of digits and hyphens: they are used only for what is not."""
+    if not _ISBN_CHARACTERS.issuperset(number):
         try:
-            value = stdnum_isbn.to_isbn13(stdnum_isbn.validate(number))
-        except Exception:  # noqa: S110 - stdnum raises several ValidationError kinds
-            pass
-        else:
-            return IdentifierData(Identifier.Kind.ISBN, value, as_printed, qualifier, True)
-    return IdentifierData(Identifier.Kind.ISBN, as_printed[:40], as_printed, qualifier, False)
+            return stdnum_isbn.to_isbn13(stdnum_isbn.validate(number))
+        except Exception:  # stdnum raises several ValidationError kinds
+            return ""
+    digits = number.replace("-", "").replace(" ", "").upper()
+    if len(digits) == 9:
+        digits = "0" + digits
+    body = digits[:-1]
+    if not body.isdigit():  # ASCII here, so only 0-9
+        return ""
+    if len(digits) == 10:
+        check = sum(map(operator.mul, _ISBN10_WEIGHTS, map(int, body))) % 11
+        if digits[-1] != ("X" if check == 10 else str(check)):
+            return ""
+        body = "978" + body
+    elif len(digits) != 13 or body[:3] not in {"978", "979"}:
+        return ""
+    check = str((10 - sum(map(operator.mul, _EAN13_WEIGHTS, map(int, body)))) % 10)
+    if len(digits) == 13 and digits[-1] != check:
+        return ""
+    return body + check
+
+
+_ISBN10_WEIGHTS = range(1, 10)
+#: EAN-13 weights of the first twelve digits: 1 and 3 alternately
+_EAN13_WEIGHTS = (1, 3) * 6
 
 
 def _identifiers(fields: dict[str, list[Field]]) -> list[IdentifierData]:
@@ -443,11 +512,14 @@ def _language(fixed: str, fields: dict[str, list[Field]]) -> str:
 
 
 def _texts(fields: dict[str, list[Field]], *tags: str) -> str:
-    return " ".join(f.value() for tag in tags for f in fields.get(tag, ())).lower()
+    return " ".join([f.value() for tag in tags for f in fields.get(tag, ())]).lower()
 
 
 _LARGE_PRINT = ("large print", "large type", "grote letter")
 _GAME = ("game", "spel", "puzzle")
+
+
+_DIMENSIONS = re.compile(r"\d\s*(?:cm|in|mo)\b")
 
 
 def _is_online(fields: dict[str, list[Field]], fixed: str, leader: str) -> bool:
@@ -468,7 +540,7 @@ def _is_online(fields: dict[str, list[Field]], fixed: str, leader: str) -> bool:
         f.indicators and f.indicators.second == "0" for f in fields.get("856", ())
     ):
         dimensions = " ".join(" ".join(f.get_subfields("c")) for f in fields.get("300", ()))
-        return not re.search(r"\d\s*(?:cm|in|mo)\b", dimensions)
+        return not _DIMENSIONS.search(dimensions)
     return False
 
 
@@ -479,9 +551,10 @@ def _format(leader: str, fixed: str, fields: dict[str, list[Field]]) -> str:
             return Format.MAGAZINE
         if _is_online(fields, fixed, leader):
             return Format.EBOOK
-        if fixed[23:24] == "d" or any(
-            words in _texts(fields, "250", "300", "650", "655") for words in _LARGE_PRINT
-        ):
+        if fixed[23:24] == "d":
+            return Format.LARGE_PRINT
+        about = _texts(fields, "250", "300", "650", "655")
+        if any(words in about for words in _LARGE_PRINT):
             return Format.LARGE_PRINT
         return Format.BOOK
     if kind == "i":
@@ -507,6 +580,7 @@ _PAGE_WORD = re.compile(r"\b(?:p|pp|pages?|leaves|bl|blz)\b")
 _NUMBER = re.compile(r"\d{1,6}")
 _HOURS = re.compile(r"(\d{1,3})\s*(?:hr|hour|uur|u\b|h\b)")
 _MINUTES = re.compile(r"(\d{1,4})\s*min")
+_PARENTHESES = re.compile(r"\(([^)]*)\)")
 
 
 def _extent(fields: dict[str, list[Field]]) -> tuple[str, int | None, int | None]:
@@ -517,7 +591,7 @@ def _extent(fields: dict[str, list[Field]]) -> tuple[str, int | None, int | None
     segments = _PAGE_WORD.split(statement)[:-1]
     pages = max((int(n) for part in segments for n in _NUMBER.findall(part)), default=None)
     duration = None
-    for part in re.findall(r"\(([^)]*)\)", statement) or [statement]:
+    for part in _PARENTHESES.findall(statement) or [statement]:
         hours = _HOURS.search(part)
         minutes = _MINUTES.search(part)
         if hours or minutes:
@@ -553,32 +627,39 @@ def _series(fields: dict[str, list[Field]]) -> tuple[str, str]:
 
 
 _SUBJECT_KINDS = {
-    "600": SubjectKind.PERSON,
-    "610": SubjectKind.TOPIC,
-    "611": SubjectKind.TOPIC,
-    "630": SubjectKind.TOPIC,
-    "650": SubjectKind.TOPIC,
-    "651": SubjectKind.PLACE,
-    "655": SubjectKind.GENRE,
+    "600": SubjectKind.PERSON.value,
+    "610": SubjectKind.TOPIC.value,
+    "611": SubjectKind.TOPIC.value,
+    "630": SubjectKind.TOPIC.value,
+    "650": SubjectKind.TOPIC.value,
+    "651": SubjectKind.PLACE.value,
+    "655": SubjectKind.GENRE.value,
 }
 _SUBDIVISIONS = frozenset("vxyz")
+
+
+# Subject headings recur across a file (more than names do): (label, key, slug) of a
+# field's subfields is cached.
+@functools.lru_cache(maxsize=32_768)
+def _subject_heading(subfields: tuple[Subfield, ...]) -> tuple[str, str, str]:
+    head: list[str] = []
+    parts: list[str] = []
+    for code, value in subfields:
+        if code in _SUBDIVISIONS:
+            parts.append(value)
+        elif code in "abcdnpqt" and not parts:
+            head.append(value)
+    label = " -- ".join([p for p in [clean(" ".join(head)), *map(clean, parts)] if p])[:255]
+    return (label, *_label_keys(label)) if label else ("", "", "")
 
 
 def _subjects(fields: dict[str, list[Field]]) -> list[SubjectData]:
     found: dict[str, SubjectData] = {}
     for tag, kind in _SUBJECT_KINDS.items():
         for field_ in fields.get(tag, ()):
-            head: list[str] = []
-            parts: list[str] = []
-            for code, value in field_.subfields:
-                if code in _SUBDIVISIONS:
-                    parts.append(value)
-                elif code in "abcdnpqt" and not parts:
-                    head.append(value)
-            label = " -- ".join(p for p in [clean(" ".join(head)), *map(clean, parts)] if p)[:255]
-            subject = SubjectData(label=label, kind=kind)
-            if label and subject.key and subject.key not in found:
-                found[subject.key] = subject
+            label, key, slug = _subject_heading(tuple(field_.subfields))
+            if key and key not in found:
+                found[key] = SubjectData(label=label, kind=kind, key=key, slug=slug)
     return list(found.values())
 
 
@@ -647,11 +728,15 @@ def _call_number(fields: dict[str, list[Field]]) -> tuple[str, bool]:
 
 def control_number(record: pymarc.Record) -> str:
     """001, or the LCCN in 010 $a where a record has no 001."""
-    for field_ in record.get_fields("001"):
+    return _control_number({"001": record.get_fields("001"), "010": record.get_fields("010")})
+
+
+def _control_number(fields: dict[str, list[Field]]) -> str:
+    for field_ in fields.get("001", ()):
         value = (field_.data or "").strip()
         if value:
             return value[:64]
-    for field_ in record.get_fields("010"):
+    for field_ in fields.get("010", ()):
         value = (field_.get("a") or "").strip()
         if value:
             return value[:64]
@@ -660,9 +745,9 @@ def control_number(record: pymarc.Record) -> str:
 
 def record_to_edition_data(record: pymarc.Record) -> EditionData:
     """Map one record; raises ``RecordRejected`` when it cannot be an edition (no title)."""
-    fields: dict[str, list[Field]] = {}
+    fields: dict[str, list[Field]] = defaultdict(list)
     for field_ in record.fields:
-        fields.setdefault(field_.tag, []).append(field_)
+        fields[field_.tag].append(field_)
     leader = str(record.leader).ljust(24)
     fixed = (fields["008"][0].data or "").ljust(40) if fields.get("008") else " " * 40
 
@@ -687,7 +772,7 @@ def record_to_edition_data(record: pymarc.Record) -> EditionData:
     data = EditionData(
         title=title[:500],
         subtitle=subtitle[:500],
-        source_id=control_number(record),
+        source_id=_control_number(fields),
         credits=_credits(fields),
         identifiers=_identifiers(fields),
         publisher=_join(imprint.get_subfields("b"), "; ")[:255] if imprint else "",

@@ -21,6 +21,7 @@ from bieb.catalog.search.engine import (
     remove_editions,
     search,
     suggest,
+    write_suggestions,
 )
 from bieb.catalog.search.facets import FacetValue
 from bieb.catalog.search.query import SearchQuery, parse_query
@@ -38,4 +39,5 @@ __all__ = [
     "remove_editions",
     "search",
     "suggest",
+    "write_suggestions",
 ]

@@ -188,12 +188,14 @@ def build_documents(ids: Sequence[int]) -> list[IndexDocument]:
         documents.append(
             document(
                 pk,
-                title=f"{title} {subtitle}",
-                makers=names.get(pk) or [contributors_text],
-                series=series,
-                subjects=subjects.get(pk, ()),
-                body=f"{description} {publisher}",
-                isbns=[(isbn, "", True), *isbns.get(pk, ())],
+                analyse(
+                    title=f"{title} {subtitle}",
+                    makers=names.get(pk) or [contributors_text],
+                    series=series,
+                    subjects=subjects.get(pk, ()),
+                    body=f"{description} {publisher}",
+                    isbns=[(isbn, "", True), *isbns.get(pk, ())],
+                ),
                 format=format_,
                 language=language,
                 audience=audience,
@@ -205,8 +207,21 @@ def build_documents(ids: Sequence[int]) -> list[IndexDocument]:
     return documents
 
 
-def document(
-    edition_id: int,
+@dataclass(frozen=True, slots=True)
+class AnalysedText:
+    """The text part of an index document: what ``analysis`` makes of an edition's fields.
+    The importer computes it in its mapping processes, beside the writing one."""
+
+    title: str
+    authors: str
+    series: str
+    subjects: str
+    body: str
+    isbn: str
+    words: frozenset[str]
+
+
+def analyse(
     *,
     title: str,
     makers: Sequence[str],
@@ -214,25 +229,15 @@ def document(
     subjects: Sequence[str],
     body: str,
     isbns: Sequence[tuple[str, str, bool]],
-    format: str,
-    language: str | None,
-    audience: str | None,
-    year: int | None,
-    available: bool,
-    created_at: dt.datetime,
-) -> IndexDocument:
-    """The index document of one edition from its values: ``title`` with the subtitle,
-    ``makers`` in credit order, ``isbns`` as ``(value, as printed, valid)``. ``build_documents``
-    reads these from the catalogue; the importer passes what it has just written."""
+) -> AnalysedText:
+    """``title`` with the subtitle, ``makers`` in credit order, ``isbns`` as ``(value, as
+    printed, valid)``."""
     title_words, title_text = field_text(title)
     author_words, author_text = field_text(" ".join(makers))
     series_words, series_text = field_text(series)
     subject_words, subject_text = field_text(" ".join(subjects))
     _body_words, body_text = field_text(body)
-    if created_at.tzinfo is None:  # SQLite hands back naive UTC
-        created_at = created_at.replace(tzinfo=dt.UTC)
-    return IndexDocument(
-        edition_id=edition_id,
+    return AnalysedText(
         title=title_text,
         authors=author_text,
         series=series_text,
@@ -242,6 +247,34 @@ def document(
         words=frozenset(
             vocabulary_words(title_words + author_words + series_words + subject_words)
         ),
+    )
+
+
+def document(
+    edition_id: int,
+    text: AnalysedText,
+    *,
+    format: str,
+    language: str | None,
+    audience: str | None,
+    year: int | None,
+    available: bool,
+    created_at: dt.datetime,
+) -> IndexDocument:
+    """The index document of one edition from its analysed text and facet fields.
+    ``build_documents`` reads these from the catalogue; the importer passes what it has just
+    written."""
+    if created_at.tzinfo is None:  # SQLite hands back naive UTC
+        created_at = created_at.replace(tzinfo=dt.UTC)
+    return IndexDocument(
+        edition_id=edition_id,
+        title=text.title,
+        authors=text.authors,
+        series=text.series,
+        subjects=text.subjects,
+        body=text.body,
+        isbn=text.isbn,
+        words=text.words,
         format=format,
         language=language or "",
         audience=audience or "",
@@ -259,9 +292,7 @@ def build_suggestions(
     edition_ids: Sequence[int],
 ) -> tuple[list[int], list[int], list[SuggestionRow]]:
     """Autocomplete rows for the works and contributors of ``edition_ids``: returns the work
-    ids and contributor ids concerned (their old rows are replaced) and the new rows. A work
-    or maker weighs its editions plus its copies ("most held first")."""
-    rows: list[SuggestionRow] = []
+    ids and contributor ids concerned (their old rows are replaced) and the new rows."""
     work_of = _by_id("SELECT id, work_id FROM catalog_edition WHERE id IN ({ids})", edition_ids)
     work_ids = sorted({work for (work,) in work_of.values()})
     credited = _grouped(
@@ -270,6 +301,13 @@ def build_suggestions(
         list(edition_ids),
     )
     contributor_ids = sorted({c for values in credited.values() for c in values})
+    return work_ids, contributor_ids, suggestion_rows(work_ids, contributor_ids)
+
+
+def suggestion_rows(work_ids: Sequence[int], contributor_ids: Sequence[int]) -> list[SuggestionRow]:
+    """Autocomplete rows of these works and contributors. A work or maker weighs its editions
+    plus its copies ("most held first")."""
+    rows: list[SuggestionRow] = []
     titles = _by_id("SELECT id, title FROM catalog_work WHERE id IN ({ids})", work_ids)
     editions = _by_id(
         "SELECT work_id, COUNT(*), MIN(id) FROM catalog_edition WHERE work_id IN ({ids})"
@@ -321,4 +359,4 @@ def build_suggestions(
             for key in keys
             if key
         )
-    return work_ids, contributor_ids, rows
+    return rows

@@ -20,7 +20,12 @@ from django.db import connection, transaction
 from bieb.catalog.models import Edition, Identifier, Subject
 from bieb.catalog.search import spelling
 from bieb.catalog.search.analysis import expansions
-from bieb.catalog.search.documents import IndexDocument, build_documents, build_suggestions
+from bieb.catalog.search.documents import (
+    IndexDocument,
+    build_documents,
+    build_suggestions,
+    suggestion_rows,
+)
 from bieb.catalog.search.facets import FacetValue, KeyFilters, decade_values, key_facets
 from bieb.catalog.search.query import (
     MAX_QUERY_LENGTH,
@@ -529,6 +534,19 @@ def _add_words(documents) -> None:
 
 def _write_suggestions(edition_ids: Sequence[int]) -> None:
     work_ids, contributor_ids, rows = build_suggestions(edition_ids)
+    _replace_suggestions(work_ids, contributor_ids, rows)
+
+
+def write_suggestions(work_ids: Sequence[int], contributor_ids: Sequence[int]) -> None:
+    """Rewrite the autocomplete rows of these works and makers (the importer, which gathers
+    the makers of many batches so a prolific one is written once, not once per batch)."""
+    for start in range(0, max(len(work_ids), len(contributor_ids)), INDEX_BATCH):
+        works = work_ids[start : start + INDEX_BATCH]
+        people = contributor_ids[start : start + INDEX_BATCH]
+        _replace_suggestions(works, people, suggestion_rows(works, people))
+
+
+def _replace_suggestions(work_ids, contributor_ids, rows) -> None:
     with connection.cursor() as cursor:
         for kind, ids in (("title", work_ids), ("author", contributor_ids)):
             if ids:
@@ -563,20 +581,27 @@ def index_editions(ids) -> int:
     return indexed
 
 
-def index_documents(documents: Sequence[IndexDocument]) -> None:
+def index_documents(documents: Sequence[IndexDocument], *, suggestions: bool = True) -> None:
     """Index editions from documents the caller built (``documents.document``) rather than
-    read back from the catalogue: the importer, which has every value in hand."""
+    read back from the catalogue: the importer, which has every value in hand. With
+    ``suggestions=False`` the caller writes the autocomplete rows itself
+    (``write_suggestions``)."""
     engine = backend()
     with transaction.atomic():
         for start in range(0, len(documents), IMPORT_BATCH):
-            _write_documents(engine, documents[start : start + IMPORT_BATCH])
+            _write_documents(
+                engine, documents[start : start + IMPORT_BATCH], suggestions=suggestions
+            )
 
 
-def _write_documents(engine, documents: Sequence[IndexDocument]) -> None:
+def _write_documents(
+    engine, documents: Sequence[IndexDocument], *, suggestions: bool = True
+) -> None:
     if documents:
         engine.write(documents)
         _add_words(documents)
-        _write_suggestions([d.edition_id for d in documents])
+        if suggestions:
+            _write_suggestions([d.edition_id for d in documents])
 
 
 def remove_editions(ids) -> None:
@@ -654,4 +679,5 @@ __all__ = [
     "remove_editions",
     "search",
     "suggest",
+    "write_suggestions",
 ]

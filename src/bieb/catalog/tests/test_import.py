@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from pymarc import Field, Indicators, Record, Subfield
 
 from bieb.accounts.tests.factories import LocationFactory, OrganisationFactory
@@ -382,11 +383,14 @@ def test_the_import_indexes_what_a_rebuild_would(tmp_path, search_index, monkeyp
     written = []
     original = search.index_documents
     monkeypatch.setattr(
-        search, "index_documents", lambda docs: (written.extend(docs), original(docs))
+        search,
+        "index_documents",
+        lambda docs, **options: (written.extend(docs), original(docs, **options)),
     )
     organisation = OrganisationFactory()
     LocationFactory(organisation=organisation, kind="branch")
-    import_marc(loc_slice(tmp_path, 300), source="loc", workers=0)
+    monkeypatch.setattr(importer, "SUGGEST_EVERY", 50)  # flushes within and after batches
+    import_marc(loc_slice(tmp_path, 300), source="loc", workers=0, batch_size=100)
     import_marc(DATA / "marc8.dat", source="other", workers=0)
     import_marc(DATA / "batch.xml", source="xml", organisation=organisation, items_per_edition=1)
 
@@ -405,6 +409,20 @@ def test_the_import_indexes_what_a_rebuild_would(tmp_path, search_index, monkeyp
         assert doc.words == again.words
         assert doc.facet_key == again.facet_key
         assert doc.created == again.created
+
+    # the autocomplete rows, written once per work and maker at the end, are a rebuild's too
+    def suggestion_rows():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT kind, ref_id, key, text, edition_id, slug, weight"
+                " FROM catalog_search_suggestion"
+            )
+            return sorted(cursor.fetchall())
+
+    imported = suggestion_rows()
+    search.rebuild_index()
+    assert imported == suggestion_rows()
+    assert len(imported) > 600
 
 
 # --- streaming -------------------------------------------------------------------------------
