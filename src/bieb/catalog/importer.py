@@ -1216,7 +1216,7 @@ def import_marc(
     started = time.perf_counter()
     # the search connection settings (SQLite: a 64 MB page cache instead of 2 MB) keep the
     # indexes this import grows in memory rather than re-read for every batch
-    search_backend().prepare()
+    search_backend().prepare(mapped=False)
     report = _Report(report_path)
     workers = default_workers() if workers is None else workers
     try:

@@ -36,7 +36,7 @@ class PostgresBackend:
     vendor = "postgresql"
     doc_table = "catalog_search_doc"
 
-    def prepare(self) -> None:
+    def prepare(self, *, mapped: bool = True) -> None:
         return None
 
     def match(self, parsed: ParsedText, expansions) -> Match:

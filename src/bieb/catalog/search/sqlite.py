@@ -35,15 +35,17 @@ class SQLiteBackend:
     vendor = "sqlite"
     doc_table = "catalog_search_doc"
 
-    def prepare(self) -> None:
+    def prepare(self, *, mapped: bool = True) -> None:
         """A larger page cache and memory-mapped reads for this connection: a broad query
         touches tens of thousands of index pages, and SQLite's default 2 MB cache makes every
-        pass read them again. Asking costs one tiny statement; setting happens once."""
+        pass read them again. Asking costs one tiny statement; setting happens once. A bulk
+        writer (the importer) asks for the cache without the mapping, which would count the
+        growing database file in its memory."""
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size")
-            if cursor.fetchone()[0] != CACHE_KIB:
+            if cursor.fetchone()[0] != CACHE_KIB or not mapped:
                 cursor.execute(f"PRAGMA cache_size = {CACHE_KIB}")
-                cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+                cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES if mapped else 0}")
 
     def match(self, parsed: ParsedText, expansions) -> Match:
         parts = [
