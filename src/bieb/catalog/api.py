@@ -306,16 +306,7 @@ def catalog_search(request: HttpRequest, params: Query[SearchParams]):
             for s in summaries
         ],
         facets={
-            key: [
-                FacetValueOut(
-                    value=v.value,
-                    label=v.label,
-                    count=v.count,
-                    selected=v.selected,
-                    approximate=v.approximate,
-                )
-                for v in values
-            ]
+            key: [FacetValueOut.from_orm(v) for v in values]
             for key, values in result.facets.items()
         },
         did_you_mean=result.did_you_mean,

@@ -27,8 +27,10 @@ _LEADING_ARTICLE = re.compile(r"^(de|het|een|the|a|an|le|la|les|der|die|das|el) 
 
 
 @dataclass(frozen=True, slots=True)
-class IndexDocument:
-    edition_id: int
+class AnalysedText:
+    """The text part of an index document: what ``analysis`` makes of an edition's fields.
+    The importer computes it in its mapping processes, beside the writing one."""
+
     title: str
     authors: str
     series: str
@@ -36,6 +38,12 @@ class IndexDocument:
     body: str
     isbn: str
     words: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexDocument:
+    edition_id: int
+    text: AnalysedText
     format: str
     language: str
     audience: str
@@ -207,20 +215,6 @@ def build_documents(ids: Sequence[int]) -> list[IndexDocument]:
     return documents
 
 
-@dataclass(frozen=True, slots=True)
-class AnalysedText:
-    """The text part of an index document: what ``analysis`` makes of an edition's fields.
-    The importer computes it in its mapping processes, beside the writing one."""
-
-    title: str
-    authors: str
-    series: str
-    subjects: str
-    body: str
-    isbn: str
-    words: frozenset[str]
-
-
 def analyse(
     *,
     title: str,
@@ -268,13 +262,7 @@ def document(
         created_at = created_at.replace(tzinfo=dt.UTC)
     return IndexDocument(
         edition_id=edition_id,
-        title=text.title,
-        authors=text.authors,
-        series=text.series,
-        subjects=text.subjects,
-        body=text.body,
-        isbn=text.isbn,
-        words=text.words,
+        text=text,
         format=format,
         language=language or "",
         audience=audience or "",

@@ -521,7 +521,7 @@ def _batches(ids: Sequence[int], size: int = INDEX_BATCH):
 def _add_words(documents) -> None:
     counts: Counter[str] = Counter()
     for document in documents:
-        counts.update(document.words)
+        counts.update(document.text.words)
     if not counts:
         return
     with connection.cursor() as cursor:

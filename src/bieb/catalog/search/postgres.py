@@ -90,12 +90,12 @@ class PostgresBackend:
                         d.available,
                         d.facet_key,
                         d.created,
-                        d.title,
-                        d.authors,
-                        d.isbn,
-                        d.series,
-                        d.subjects,
-                        d.body,
+                        d.text.title,
+                        d.text.authors,
+                        d.text.isbn,
+                        d.text.series,
+                        d.text.subjects,
+                        d.text.body,
                     )
                     for d in documents
                 ],

@@ -76,7 +76,15 @@ class SQLiteBackend:
                 "INSERT INTO catalog_search_fts (rowid, title, authors, series, subjects, body, isbn) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (d.edition_id, d.title, d.authors, d.series, d.subjects, d.body, d.isbn)
+                    (
+                        d.edition_id,
+                        d.text.title,
+                        d.text.authors,
+                        d.text.series,
+                        d.text.subjects,
+                        d.text.body,
+                        d.text.isbn,
+                    )
                     for d in documents
                 ],
             )
