@@ -66,11 +66,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "ninja",  # serves the API docs' Swagger UI from our own static files, not a CDN
     "bieb.core",
     "bieb.network",
     "bieb.accounts",
     "bieb.catalog",
+    "bieb.circulation",
     "bieb.portal",
     "bieb.api",
 ]
@@ -221,6 +224,16 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "de Bibliotheek <noreply@bieb.example>")
+
+# --- background tasks -----------------------------------------------------------------------
+# Notices and the daily circulation jobs run as django-tasks in the database (no extra
+# service); `bieb tasks worker` runs them. Tests run tasks at once (settings_test).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
 
 # --- catalogue interoperability -------------------------------------------------------------
 # OAI-PMH identity: the repository identifier stays stable when the site moves (identifiers

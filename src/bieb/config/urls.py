@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("bieb.accounts.urls")),
     path("", include("bieb.network.urls")),
     path("", include("bieb.catalog.urls")),
+    path("", include("bieb.circulation.urls")),
+    path("", include("bieb.circulation.digital_urls")),
     path("", include("bieb.portal.urls")),
 ]
 

@@ -1,0 +1,58 @@
+"""What a person may borrow now: the one question circulation asks before it lends.
+
+The subscriptions app (Abonnement 2.0) will answer it from the person's plan; until then the
+answer comes from a simple patron category: youth (under 18), adult, or staff (anyone with a
+staff role). Under-18s never pay a fee for borrowing (Wet stelsel openbare
+bibliotheekvoorzieningen, art. 13), so ``pays_fees`` is False for them whatever a policy says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bieb.accounts.models import StaffRole
+from bieb.circulation.models import PatronCategory
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    category: str
+    #: may borrow printed books, audiobooks on disc, films and things
+    physical: bool
+    #: may borrow e-books and audiobooks
+    digital: bool
+    #: may place holds
+    holds: bool
+    #: fees for borrowing (late returns) apply; never for youth
+    pays_fees: bool
+    #: at most this many holds at once
+    max_holds: int = 20
+    #: why borrowing is not allowed, when it is not (a message code)
+    refusal: str = ""
+
+
+def category_of(person: Any) -> str:
+    if StaffRole.objects.filter(user=person).exists():
+        return PatronCategory.STAFF
+    if person.is_youth:
+        return PatronCategory.YOUTH
+    return PatronCategory.ADULT
+
+
+def entitlements_for(person: Any) -> Entitlements:
+    """What ``person`` may borrow now. An inactive or anonymised account may borrow nothing;
+    an account without a library card may use digital services only."""
+    category = category_of(person)
+    youth = category == PatronCategory.YOUTH
+    if not person.is_active or person.is_anonymised:
+        return Entitlements(category, False, False, False, not youth, refusal="account_inactive")
+    has_card = bool(person.card_number)
+    return Entitlements(
+        category=category,
+        physical=has_card,
+        digital=True,
+        holds=has_card,
+        pays_fees=not youth,
+        refusal="" if has_card else "no_card",
+    )

@@ -1,0 +1,763 @@
+"""Circulation commands: checkout, checkin, renew, holds, transfers, loss, and the daily jobs.
+
+Every command runs in one transaction, changes the copy's status through
+``catalog.services.item_set_status`` (a conditional UPDATE), relies on the database's
+constraints for what must never happen twice (``models``), writes an audit row, and refuses
+with a ``DomainError`` whose code is stable (``item_on_loan``, ``limit_reached``,
+``hold_exists`` ...) and whose message is translated.
+
+Locks: a command first locks the rows it decides on (the person for limits, the copy for its
+state, the hold it traps) with ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite takes the
+database write lock at ``BEGIN IMMEDIATE`` (settings), which serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from bieb.catalog import services as catalog_services
+from bieb.catalog.models import DIGITAL_FORMATS, Edition, Item, ItemStatus
+from bieb.circulation.entitlements import entitlements_for
+from bieb.circulation.models import (
+    ACTIVE_HOLD,
+    OPEN_TRANSFER,
+    Charge,
+    ChargeKind,
+    Hold,
+    HoldScope,
+    HoldStatus,
+    Loan,
+    PatronCategory,
+    Transfer,
+    TransferReason,
+    TransferStatus,
+)
+from bieb.circulation.policies import policy_for, rules_for
+from bieb.core import clock
+from bieb.core.audit import audit_record
+from bieb.core.errors import DomainError, NotFound
+
+__all__ = [
+    "CheckinResult",
+    "auto_renew",
+    "checkin",
+    "checkout",
+    "declare_lost",
+    "expire_holds",
+    "hold_cancel",
+    "hold_change_pickup",
+    "hold_pause",
+    "hold_place",
+    "renew",
+    "transfer_send",
+]
+
+CHANNELS = ("desk", "selfservice", "api", "sip2", "auto")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _item_by_barcode(barcode: str, *, lock: bool = True) -> Item:
+    """The copy with ``barcode``, locked first on its own: a locking query that joins other
+    tables would lose the row on PostgreSQL when another desk moved the copy meanwhile (the
+    re-check after the wait sees the new location with the old join)."""
+    barcode = (barcode or "").strip()
+    pk = None
+    if barcode:
+        query = Item.objects.filter(barcode=barcode)
+        if lock:
+            query = query.select_for_update()
+        pk = query.values_list("pk", flat=True).first()
+    if pk is None:
+        raise NotFound("item_unknown", _("Dit exemplaar kennen we niet. Controleer de barcode."))
+    return Item.objects.select_related("edition", "location", "home_location").get(pk=pk)
+
+
+def _lock_person(person: Any) -> None:
+    from bieb.accounts.models import User
+
+    User.objects.select_for_update().filter(pk=person.pk).values_list("pk").first()
+
+
+def _local_today() -> dt.date:
+    return clock.today()
+
+
+def _scope_q(location) -> Q:
+    """Holds whose scope lets a copy now at ``location`` serve them."""
+    return (
+        Q(scope=HoldScope.NATIONAL)
+        | Q(scope=HoldScope.ORGANISATION, pickup_location__organisation_id=location.organisation_id)
+        | Q(scope=HoldScope.LOCATION, pickup_location_id=location.pk)
+    )
+
+
+def _eligible_holds(item: Item, today: dt.date):
+    """Waiting holds this copy may serve, in queue order: holds on this very copy first,
+    then holds on the title within their scope (not paused)."""
+    open_now = Q(not_before__isnull=True) | Q(not_before__lte=today)
+    return (
+        Hold.objects.filter(edition_id=item.edition_id, status=HoldStatus.WAITING)
+        .filter(open_now)
+        .filter(Q(item_id=item.pk) | (Q(item__isnull=True) & _scope_q(item.home_location)))
+        .order_by("placed_at", "pk")
+    )
+
+
+def _next_hold(item: Item, today: dt.date) -> Hold | None:
+    """The first eligible hold, locked; a hold another desk is trapping right now is skipped
+    (``SKIP LOCKED``), so two copies returned at once serve two people."""
+    base = _eligible_holds(item, today)
+    for query in (base.filter(item_id=item.pk), base.filter(item__isnull=True)):
+        hold = (
+            query.order_by("placed_at", "pk")
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
+        )
+        if hold is not None:
+            return hold
+    return None
+
+
+@dataclass
+class CheckinResult:
+    """What the desk must do with the copy: put it on the ``shelf``, on the ``hold_shelf`` (for
+    ``hold``), or send it in ``transit`` to ``to_location``."""
+
+    item: Item
+    destination: str
+    to_location: Any = None
+    loan: Loan | None = None
+    hold: Hold | None = None
+    transfer: Transfer | None = None
+    charge: Charge | None = None
+    was_late_days: int = 0
+
+
+# --- checkout --------------------------------------------------------------------------------
+
+
+def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk") -> Loan:
+    """Lend the copy ``barcode`` to ``patron`` at ``location``."""
+    if channel not in CHANNELS:
+        channel = "desk"
+    rights = entitlements_for(patron)
+    if not rights.physical:
+        if rights.refusal == "no_card":
+            raise DomainError(
+                "no_card", _("Voor lenen heb je een bibliotheekpas nodig."), status=403
+            )
+        raise DomainError("account_blocked", _("Met dit account kun je niet lenen."), status=403)
+    today = _local_today()
+    try:
+        with transaction.atomic():
+            _lock_person(patron)
+            item = _item_by_barcode(barcode)
+            hold = _refuse_unlendable(item, patron)
+            policy = policy_for(item.organisation_id, item.edition.format, rights.category)
+            open_loans = Loan.objects.filter(patron=patron, returned_at__isnull=True).count()
+            if open_loans >= policy.max_loans:
+                raise DomainError(
+                    "limit_reached",
+                    _("Je hebt al %(n)s exemplaren geleend, het maximum.") % {"n": open_loans},
+                    status=409,
+                )
+            due = today + dt.timedelta(days=policy.loan_days)
+            loan = Loan.objects.create(
+                item=item,
+                edition_id=item.edition_id,
+                organisation_id=item.organisation_id,
+                patron=patron,
+                category=rights.category,
+                checkout_location=location,
+                due_date=due,
+                channel=channel,
+            )
+            catalog_services.item_set_status(
+                item, ItemStatus.ON_LOAN, location=location, due_date=due, actor=actor
+            )
+            if hold is not None:
+                _end_hold(hold, HoldStatus.COLLECTED)
+            audit_record(
+                action="circulation.checkout",
+                actor=actor,
+                subject=loan,
+                organisation_id=item.organisation_id,
+                data={
+                    "item": item.barcode,
+                    "location": location.pk,
+                    "due_date": due.isoformat(),
+                    "channel": channel,
+                    "hold": hold.pk if hold else None,
+                },
+            )
+    except IntegrityError as exc:  # another desk lent the copy between our read and write
+        raise _item_on_loan() from exc
+    except DomainError as exc:
+        if exc.code == "item_status_changed":
+            raise _item_on_loan() from exc
+        raise
+    return loan
+
+
+def _item_on_loan() -> DomainError:
+    return DomainError(
+        "item_on_loan", _("Dit exemplaar is al uitgeleend. Lever het eerst in."), status=409
+    )
+
+
+def _refuse_unlendable(item: Item, patron) -> Hold | None:
+    """Raise when ``item`` cannot be lent to ``patron`` now; return the patron's hold it
+    fulfils (a copy waiting on the hold shelf for them)."""
+    if item.edition.format in DIGITAL_FORMATS:
+        raise DomainError("not_physical", _("Dit is een digitale titel."))
+    status = item.status
+    if status == ItemStatus.ON_LOAN:
+        raise _item_on_loan()
+    if status in (ItemStatus.ON_HOLD_SHELF, ItemStatus.IN_TRANSIT):
+        hold = (
+            Hold.objects.select_for_update(of=("self",))
+            .filter(trapped_item=item, status__in=(HoldStatus.READY, HoldStatus.IN_TRANSIT))
+            .first()
+        )
+        if hold is not None and hold.patron_id == patron.pk:
+            return hold
+        if hold is not None or status == ItemStatus.IN_TRANSIT:
+            raise DomainError(
+                "item_on_hold",
+                _("Dit exemplaar ligt klaar voor iemand anders die het gereserveerd heeft."),
+                status=409,
+            )
+        return None  # on the hold shelf for a hold that ended: it may go out again
+    if status != ItemStatus.AVAILABLE:
+        raise DomainError(
+            "item_not_lendable",
+            _("Dit exemplaar kan niet worden uitgeleend (%(status)s).")
+            % {"status": ItemStatus(status).label},
+            status=409,
+        )
+    other = Hold.objects.filter(item=item, status=HoldStatus.WAITING).exclude(patron=patron)
+    if other.exists():
+        raise DomainError(
+            "item_on_hold",
+            _("Iemand anders heeft juist dit exemplaar gereserveerd."),
+            status=409,
+        )
+    return None
+
+
+# --- checkin ---------------------------------------------------------------------------------
+
+
+def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> CheckinResult:
+    """Take in the copy ``barcode`` at ``location`` (any location in the country): end its
+    loan (with a late fee where the policy has one and the borrower is not under 18), receive
+    it if it was in transit here, then route it: to the hold shelf or in transit for the first
+    hold in the queue, else to the shelf here (floating collection, or home) or home."""
+    now = clock.now()
+    today = _local_today()
+    with transaction.atomic():
+        item = _item_by_barcode(barcode)
+        if item.status in (ItemStatus.WITHDRAWN,):
+            raise DomainError("item_not_lendable", _("Dit exemplaar is afgevoerd."), status=409)
+        result = CheckinResult(item=item, destination="shelf", to_location=location)
+        if item.status in (ItemStatus.MISSING, ItemStatus.REPAIR):
+            # found again, or back from repair: on the shelf here before it is routed
+            catalog_services.item_set_status(
+                item, ItemStatus.AVAILABLE, location=location, actor=actor
+            )
+        loan = (
+            Loan.objects.select_for_update(of=("self",))
+            .select_related("patron")
+            .filter(item=item, returned_at__isnull=True)
+            .first()
+        )
+        if loan is not None:
+            result.loan = loan
+            result.was_late_days = max(0, (today - loan.due_date).days)
+            result.charge = _overdue_charge(loan, result.was_late_days)
+            loan.returned_at = now
+            loan.return_location = location
+            patron = loan.patron
+            if patron is not None and not patron.keep_loan_history:
+                loan.patron = None
+            loan.save(update_fields=["returned_at", "return_location", "patron", "updated_at"])
+        _receive_transfer(item, location, now)
+        trapped = (
+            Hold.objects.filter(
+                trapped_item=item, status__in=(HoldStatus.IN_TRANSIT, HoldStatus.READY)
+            )
+            .select_for_update(of=("self",))
+            .first()
+        )
+        if trapped is not None and trapped.pickup_location_id == location.pk:
+            _hold_ready(trapped, item, location, today, actor)
+            result.destination, result.hold = "hold_shelf", trapped
+        elif trapped is not None:
+            # scanned on its way: it still goes to the pick-up location
+            result.transfer = _transfer(
+                item, location, trapped.pickup_location, TransferReason.HOLD, trapped
+            )
+            _set_status(item, ItemStatus.IN_TRANSIT, trapped.pickup_location, actor)
+            result.destination, result.hold = "transit", trapped
+            result.to_location = trapped.pickup_location
+        else:
+            _route(item, location, today, actor, result)
+        audit_record(
+            action="circulation.checkin",
+            actor=actor,
+            subject=item,
+            organisation_id=item.organisation_id,
+            data={
+                "loan": loan.pk if loan else None,
+                "location": location.pk,
+                "destination": result.destination,
+                "to_location": result.to_location.pk if result.to_location else None,
+                "hold": result.hold.pk if result.hold else None,
+                "late_days": result.was_late_days,
+                "charge_cents": result.charge.amount_cents if result.charge else 0,
+                "channel": channel,
+            },
+        )
+    return result
+
+
+def _set_status(item: Item, status: str, location, actor) -> None:
+    if item.status == status and item.location_id == location.pk:
+        return
+    if item.status == status:
+        # same status, another place (a copy in transit re-routed): move it via available
+        Item.objects.filter(pk=item.pk).update(location=location, updated_at=clock.now())
+        item.location = location
+        return
+    catalog_services.item_set_status(item, status, location=location, actor=actor)
+
+
+def _route(item: Item, location, today: dt.date, actor, result: CheckinResult) -> None:
+    """A copy free at ``location``: trap it for the next hold, or shelve it."""
+    hold = _next_hold(item, today)
+    if hold is not None:
+        result.hold = hold
+        if hold.pickup_location_id == location.pk:
+            _hold_ready(hold, item, location, today, actor)
+            result.destination, result.to_location = "hold_shelf", location
+        else:
+            _trap(hold, item, HoldStatus.IN_TRANSIT)
+            result.transfer = _transfer(
+                item, location, hold.pickup_location, TransferReason.HOLD, hold
+            )
+            _set_status(item, ItemStatus.IN_TRANSIT, hold.pickup_location, actor)
+            result.destination, result.to_location = "transit", hold.pickup_location
+        return
+    rules = rules_for(item.organisation_id)
+    home = item.home_location
+    stays = rules.floating and location.organisation_id == item.organisation_id
+    if stays or home.pk == location.pk:
+        _set_status(item, ItemStatus.AVAILABLE, location, actor)
+        result.destination, result.to_location = "shelf", location
+        return
+    result.transfer = _transfer(item, location, home, TransferReason.HOME, None)
+    _set_status(item, ItemStatus.IN_TRANSIT, home, actor)
+    result.destination, result.to_location = "transit", home
+
+
+def _trap(hold: Hold, item: Item, status: str, ready_until: dt.date | None = None) -> None:
+    """Give ``item`` to ``hold`` (conditional on the hold still waiting); the database refuses
+    a second active hold on one copy."""
+    updated = Hold.objects.filter(pk=hold.pk, status=HoldStatus.WAITING).update(
+        status=status,
+        trapped_item=item,
+        trapped_at=clock.now(),
+        ready_until=ready_until,
+        updated_at=clock.now(),
+    )
+    if not updated:
+        raise DomainError(
+            "hold_changed", _("Deze reservering is intussen gewijzigd. Scan opnieuw."), status=409
+        )
+    hold.status, hold.trapped_item = status, item
+
+
+def _hold_ready(hold: Hold, item: Item, location, today: dt.date, actor) -> None:
+    rules = rules_for(location.organisation_id)
+    until = today + dt.timedelta(days=rules.hold_shelf_days)
+    if hold.status == HoldStatus.WAITING:
+        _trap(hold, item, HoldStatus.READY, until)
+    else:
+        Hold.objects.filter(pk=hold.pk).update(
+            status=HoldStatus.READY, ready_until=until, updated_at=clock.now()
+        )
+    hold.status, hold.ready_until = HoldStatus.READY, until
+    _set_status(item, ItemStatus.ON_HOLD_SHELF, location, actor)
+    audit_record(
+        action="circulation.hold_ready",
+        actor=actor,
+        subject=hold,
+        organisation_id=location.organisation_id,
+        data={"item": item.barcode, "location": location.pk, "until": until.isoformat()},
+    )
+
+
+def _transfer(item: Item, origin, destination, reason: str, hold: Hold | None) -> Transfer:
+    Transfer.objects.filter(item=item, status__in=OPEN_TRANSFER).update(
+        status=TransferStatus.CANCELLED, updated_at=clock.now()
+    )
+    return Transfer.objects.create(
+        item=item, from_location=origin, to_location=destination, reason=reason, hold=hold
+    )
+
+
+def _receive_transfer(item: Item, location, now) -> None:
+    """An item scanned at the end of its journey: the open transfer to here is received; one
+    to elsewhere that never left is dropped (the copy is routed afresh)."""
+    for transfer in Transfer.objects.select_for_update(of=("self",)).filter(
+        item=item, status__in=OPEN_TRANSFER
+    ):
+        if transfer.to_location_id == location.pk:
+            transfer.status, transfer.received_at = TransferStatus.RECEIVED, now
+        else:
+            transfer.status = TransferStatus.CANCELLED
+        transfer.save(update_fields=["status", "received_at", "updated_at"])
+
+
+def _overdue_charge(loan: Loan, late_days: int) -> Charge | None:
+    if late_days <= 0 or loan.patron is None or loan.category == PatronCategory.YOUTH:
+        return None
+    if not entitlements_for(loan.patron).pays_fees:
+        return None
+    policy = policy_for(loan.organisation_id, loan.edition.format, loan.category)
+    amount = late_days * policy.overdue_fee_cents_per_day
+    if policy.overdue_fee_max_cents:
+        amount = min(amount, policy.overdue_fee_max_cents)
+    if amount <= 0:
+        return None
+    return Charge.objects.create(
+        patron=loan.patron,
+        organisation_id=loan.organisation_id,
+        loan=loan,
+        kind=ChargeKind.OVERDUE,
+        amount_cents=amount,
+        description=_("%(days)s dagen te laat") % {"days": late_days},
+    )
+
+
+def transfer_send(transfer: Transfer, *, actor=None) -> Transfer:
+    """The copy leaves in the crate."""
+    with transaction.atomic():
+        updated = Transfer.objects.filter(pk=transfer.pk, status=TransferStatus.TO_SEND).update(
+            status=TransferStatus.IN_TRANSIT, sent_at=clock.now(), updated_at=clock.now()
+        )
+        if not updated:
+            raise DomainError("transfer_not_open", _("Dit transport is al verstuurd."), status=409)
+        audit_record(
+            action="circulation.transfer_sent",
+            actor=actor,
+            subject=transfer,
+            organisation_id=transfer.from_location.organisation_id,
+            data={"item": transfer.item_id, "to": transfer.to_location_id},
+        )
+    transfer.refresh_from_db()
+    return transfer
+
+
+# --- renewals --------------------------------------------------------------------------------
+
+
+def renew(loan: Loan, *, actor=None, automatic: bool = False) -> Loan:
+    """Extend ``loan`` by its policy's period from today (or from the due date, when that is
+    later). Refused when someone waits for the title or the maximum is reached."""
+    today = _local_today()
+    with transaction.atomic():
+        locked = (
+            Loan.objects.select_for_update(of=("self",))
+            .select_related("item__home_location", "edition")
+            .filter(pk=loan.pk)
+            .first()
+        )
+        if locked is None or locked.returned_at is not None:
+            raise DomainError("loan_closed", _("Deze uitlening is al afgesloten."), status=409)
+        policy = policy_for(locked.organisation_id, locked.edition.format, locked.category)
+        if locked.renewals >= policy.max_renewals:
+            raise DomainError(
+                "renewal_limit",
+                _("Je hebt dit exemplaar al %(n)s keer verlengd, vaker kan niet.")
+                % {"n": locked.renewals},
+                status=409,
+            )
+        if _eligible_holds(locked.item, today).exists():
+            raise DomainError(
+                "reserved",
+                _("Iemand anders heeft deze titel gereserveerd; verlengen kan niet."),
+                status=409,
+            )
+        due = max(today, locked.due_date) + dt.timedelta(days=policy.loan_days)
+        if due <= locked.due_date:
+            raise DomainError("not_renewable", _("Verlengen geeft geen latere datum."), status=409)
+        previous = locked.due_date
+        locked.due_date = due
+        locked.renewals += 1
+        locked.save(update_fields=["due_date", "renewals", "updated_at"])
+        Item.objects.filter(pk=locked.item_id).update(due_date=due, updated_at=clock.now())
+        audit_record(
+            action="circulation.renew",
+            actor=actor,
+            subject=locked,
+            organisation_id=locked.organisation_id,
+            data={"from": previous.isoformat(), "to": due.isoformat(), "automatic": automatic},
+        )
+    return locked
+
+
+def auto_renew(*, today: dt.date | None = None, days_ahead: int = 1) -> dict[str, int]:
+    """Renew every loan due within ``days_ahead`` days when nobody waits and renewals are left,
+    as Dutch libraries do; the others stay due (the notices tell the borrower)."""
+    today = today or _local_today()
+    due = Loan.objects.filter(
+        returned_at__isnull=True, due_date__lte=today + dt.timedelta(days=days_ahead)
+    ).values_list("pk", flat=True)
+    renewed = refused = 0
+    for pk in list(due):
+        try:
+            renew(Loan(pk=pk), automatic=True)
+            renewed += 1
+        except DomainError:
+            refused += 1
+    return {"renewed": renewed, "refused": refused}
+
+
+# --- holds -----------------------------------------------------------------------------------
+
+
+def hold_place(
+    *,
+    patron,
+    edition: Edition,
+    pickup_location,
+    scope: str = HoldScope.NATIONAL,
+    item: Item | None = None,
+    not_before: dt.date | None = None,
+    actor=None,
+) -> Hold:
+    """Reserve ``edition`` (or the copy ``item``) for pick-up at ``pickup_location``."""
+    rights = entitlements_for(patron)
+    if not rights.holds:
+        raise DomainError(
+            "no_card", _("Voor reserveren heb je een bibliotheekpas nodig."), status=403
+        )
+    if scope not in HoldScope.values:
+        raise DomainError("invalid_scope", _("Kies waar het exemplaar vandaan mag komen."))
+    if not pickup_location.is_active:
+        raise DomainError("invalid_pickup", _("Op deze locatie kun je niets afhalen."))
+    if edition.format in DIGITAL_FORMATS:
+        raise DomainError("not_physical", _("Een digitale titel reserveer je bij het lenen."))
+    if item is not None and item.edition_id != edition.pk:
+        raise DomainError("invalid_item", _("Dit exemplaar hoort niet bij deze titel."))
+    copies = Item.objects.filter(edition=edition).exclude(
+        status__in=(ItemStatus.WITHDRAWN, ItemStatus.MISSING)
+    )
+    if item is not None:
+        copies = copies.filter(pk=item.pk)
+    elif scope == HoldScope.LOCATION:
+        copies = copies.filter(home_location=pickup_location)
+    elif scope == HoldScope.ORGANISATION:
+        copies = copies.filter(organisation_id=pickup_location.organisation_id)
+    if not copies.exists():
+        raise DomainError(
+            "no_copies", _("Er is geen exemplaar dat je hier kunt afhalen."), status=409
+        )
+    try:
+        with transaction.atomic():
+            _lock_person(patron)
+            if Loan.objects.filter(
+                patron=patron, edition=edition, returned_at__isnull=True
+            ).exists():
+                raise DomainError(
+                    "already_on_loan", _("Je hebt deze titel al geleend."), status=409
+                )
+            active = Hold.objects.filter(patron=patron, status__in=ACTIVE_HOLD).count()
+            if active >= rights.max_holds:
+                raise DomainError(
+                    "hold_limit_reached",
+                    _("Je hebt al %(n)s reserveringen, het maximum.") % {"n": active},
+                    status=409,
+                )
+            hold = Hold.objects.create(
+                patron=patron,
+                edition=edition,
+                item=item,
+                scope=scope,
+                pickup_location=pickup_location,
+                not_before=not_before,
+            )
+            audit_record(
+                action="circulation.hold_placed",
+                actor=actor or patron,
+                subject=hold,
+                organisation_id=pickup_location.organisation_id,
+                data={"edition": edition.pk, "scope": scope, "pickup": pickup_location.pk},
+            )
+    except IntegrityError as exc:
+        raise DomainError(
+            "hold_exists", _("Je hebt deze titel al gereserveerd."), status=409
+        ) from exc
+    return hold
+
+
+def _end_hold(hold: Hold, status: str) -> None:
+    Hold.objects.filter(pk=hold.pk).update(
+        status=status, ended_at=clock.now(), updated_at=clock.now()
+    )
+    hold.status = status
+
+
+def hold_cancel(hold: Hold, *, actor=None) -> Hold:
+    """Cancel ``hold``. A copy waiting on the hold shelf for it stays there until a desk
+    clears it (it is on the "to clear" list); one in transit finishes its journey and is routed
+    on arrival."""
+    with transaction.atomic():
+        locked = Hold.objects.select_for_update(of=("self",)).filter(pk=hold.pk).first()
+        if locked is None or locked.status not in ACTIVE_HOLD:
+            raise DomainError("hold_closed", _("Deze reservering is al afgesloten."), status=409)
+        _end_hold(locked, HoldStatus.CANCELLED)
+        audit_record(
+            action="circulation.hold_cancelled",
+            actor=actor,
+            subject=locked,
+            organisation_id=locked.pickup_location.organisation_id,
+            data={"trapped_item": locked.trapped_item_id},
+        )
+    return locked
+
+
+def hold_pause(hold: Hold, *, not_before: dt.date | None, actor=None) -> Hold:
+    """Keep a waiting hold in the queue but skip it until ``not_before`` (None: resume)."""
+    with transaction.atomic():
+        updated = Hold.objects.filter(pk=hold.pk, status=HoldStatus.WAITING).update(
+            not_before=not_before, updated_at=clock.now()
+        )
+        if not updated:
+            raise DomainError(
+                "hold_not_waiting",
+                _("Alleen een reservering in de wachtrij kun je pauzeren."),
+                status=409,
+            )
+        audit_record(
+            action="circulation.hold_paused",
+            actor=actor,
+            subject=hold,
+            data={"not_before": not_before.isoformat() if not_before else None},
+        )
+    hold.not_before = not_before
+    return hold
+
+
+def hold_change_pickup(hold: Hold, *, pickup_location, actor=None) -> Hold:
+    """Pick up somewhere else. Only while the hold waits: a trapped copy is already on its way."""
+    if not pickup_location.is_active:
+        raise DomainError("invalid_pickup", _("Op deze locatie kun je niets afhalen."))
+    with transaction.atomic():
+        updated = Hold.objects.filter(pk=hold.pk, status=HoldStatus.WAITING).update(
+            pickup_location=pickup_location, updated_at=clock.now()
+        )
+        if not updated:
+            raise DomainError(
+                "hold_not_waiting",
+                _("Het exemplaar is al onderweg; de afhaallocatie kan niet meer veranderen."),
+                status=409,
+            )
+        audit_record(
+            action="circulation.hold_pickup_changed",
+            actor=actor,
+            subject=hold,
+            organisation_id=pickup_location.organisation_id,
+            data={"pickup": pickup_location.pk},
+        )
+    hold.pickup_location = pickup_location
+    return hold
+
+
+def expire_holds(*, today: dt.date | None = None) -> int:
+    """Holds left on the shelf past their date expire; their copies go on the "to clear" list
+    and pass to the next in line when a desk scans them."""
+    today = today or _local_today()
+    expired = 0
+    for pk in list(
+        Hold.objects.filter(status=HoldStatus.READY, ready_until__lt=today).values_list(
+            "pk", flat=True
+        )
+    ):
+        with transaction.atomic():
+            hold = (
+                Hold.objects.select_for_update(of=("self",))
+                .filter(pk=pk, status=HoldStatus.READY)
+                .first()
+            )
+            if hold is None:
+                continue
+            _end_hold(hold, HoldStatus.EXPIRED)
+            audit_record(
+                action="circulation.hold_expired",
+                subject=hold,
+                organisation_id=hold.pickup_location.organisation_id,
+                data={"trapped_item": hold.trapped_item_id},
+            )
+            expired += 1
+    return expired
+
+
+# --- loss ------------------------------------------------------------------------------------
+
+
+def declare_lost(loan: Loan, *, actor=None) -> list[Charge]:
+    """The borrower lost the copy: the loan ends, the copy is missing, and the borrower owes
+    its replacement cost (plus the organisation's administration fee) — under-18s too: this
+    is no fee for borrowing."""
+    with transaction.atomic():
+        locked = (
+            Loan.objects.select_for_update(of=("self",))
+            .select_related("item", "patron")
+            .filter(pk=loan.pk, returned_at__isnull=True)
+            .first()
+        )
+        if locked is None:
+            raise DomainError("loan_closed", _("Deze uitlening is al afgesloten."), status=409)
+        charges = []
+        if locked.patron is not None:
+            rules = rules_for(locked.organisation_id)
+            for kind, amount in (
+                (ChargeKind.LOST, locked.item.replacement_cost_cents),
+                (ChargeKind.LOST_ADMIN, rules.lost_fee_cents),
+            ):
+                if amount > 0:
+                    charges.append(
+                        Charge.objects.create(
+                            patron=locked.patron,
+                            organisation_id=locked.organisation_id,
+                            loan=locked,
+                            kind=kind,
+                            amount_cents=amount,
+                            description=str(locked.item.barcode),
+                        )
+                    )
+        locked.returned_at = clock.now()
+        locked.return_location_id = locked.item.location_id
+        locked.save(update_fields=["returned_at", "return_location", "updated_at"])
+        catalog_services.item_set_status(locked.item, ItemStatus.MISSING, actor=actor)
+        audit_record(
+            action="circulation.lost",
+            actor=actor,
+            subject=locked,
+            organisation_id=locked.organisation_id,
+            data={
+                "item": locked.item.barcode,
+                "charged_cents": sum(c.amount_cents for c in charges),
+            },
+        )
+    return charges
