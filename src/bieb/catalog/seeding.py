@@ -464,12 +464,9 @@ COPIES = {
     Format.THING: 1,
     Format.AUDIO_CD: 1,
 }
-STATUS_SPREAD = [ItemStatus.AVAILABLE] * 6 + [
-    ItemStatus.ON_LOAN,
-    ItemStatus.ON_LOAN,
-    ItemStatus.IN_TRANSIT,
-    ItemStatus.ON_HOLD_SHELF,
-]
+# Loans, holds and transfers are made afterwards through circulation's services
+# (``circulation.seeding``), so every copy that is out has a real loan or hold behind it.
+STATUS_SPREAD = [ItemStatus.AVAILABLE] * 19 + [ItemStatus.REPAIR]
 
 
 def _isbn(n: int) -> str:
@@ -607,14 +604,7 @@ def _seed_titles(organisations, rng: random.Random) -> list[int]:
                         status=ItemStatus.AVAILABLE,
                         replacement_cost_cents=2495 if fmt != Format.THING else 14900,
                     )
-                    if status == ItemStatus.ON_LOAN:
-                        Item.objects.filter(pk=item.pk).update(
-                            status=status, due_date=today + dt.timedelta(days=rng.randint(2, 20))
-                        )
-                    elif status == ItemStatus.IN_TRANSIT:
-                        other = places[(barcode_counter + copy + 1) % len(places)]
-                        Item.objects.filter(pk=item.pk).update(status=status, location=other)
-                    elif status != ItemStatus.AVAILABLE:
+                    if status != ItemStatus.AVAILABLE:
                         Item.objects.filter(pk=item.pk).update(status=status)
     return new_ids
 

@@ -403,6 +403,9 @@ def _hold_ready(hold: Hold, item: Item, location, today: dt.date, actor) -> None
         organisation_id=location.organisation_id,
         data={"item": item.barcode, "location": location.pk, "until": until.isoformat()},
     )
+    from bieb.circulation import notices
+
+    notices.hold_ready(hold)
 
 
 def _transfer(item: Item, origin, destination, reason: str, hold: Hold | None) -> Transfer:

@@ -13,12 +13,14 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from bieb.accounts import seeding as accounts_seeding
 from bieb.catalog import seeding as catalog_seeding
+from bieb.circulation import seeding as circulation_seeding
 from bieb.network import seeding as network_seeding
 
 SEEDERS = [
     ("network", network_seeding.seed_network),
     ("accounts", accounts_seeding.seed_people),
     ("catalog", catalog_seeding.seed_catalog),
+    ("circulation", circulation_seeding.seed_circulation),
 ]
 
 

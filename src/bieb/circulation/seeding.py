@@ -1,0 +1,145 @@
+"""Demo circulation: real loans, returns, holds and transfers made through the services, so a
+tester finds a lived-in library: copies on loan (some overdue), holds waiting, on the hold
+shelf and in transit, transfers to send, and a resident with a bit of everything.
+
+Idempotent: once any loan exists, nothing is added. The ``bench`` profile adds nothing
+(``bieb bench circulation`` builds its own data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.db import transaction
+
+from bieb.accounts.models import User
+from bieb.accounts.seeding import FIXED_ACCOUNTS
+from bieb.catalog.models import Item, ItemStatus
+from bieb.catalog.seeding import DEMO_SOURCE
+from bieb.circulation import services
+from bieb.circulation.models import Loan, LoanPolicy, PatronCategory
+from bieb.core import clock
+from bieb.core.errors import DomainError
+
+#: share of the demo copies that are out on loan
+ON_LOAN_SHARE = 0.25
+
+
+def _policies() -> None:
+    """The network defaults most Dutch libraries use: three weeks, twice renewable, no late
+    fee for youth (the law) and a small one for adults, capped."""
+    LoanPolicy.objects.get_or_create(
+        organisation=None,
+        format="",
+        category="",
+        defaults={
+            "loan_days": 21,
+            "max_renewals": 2,
+            "max_loans": 20,
+            "overdue_fee_cents_per_day": 20,
+            "overdue_fee_max_cents": 500,
+        },
+    )
+    LoanPolicy.objects.get_or_create(
+        organisation=None,
+        format="",
+        category=PatronCategory.YOUTH,
+        defaults={"loan_days": 21, "max_renewals": 2, "max_loans": 10},
+    )
+    LoanPolicy.objects.get_or_create(
+        organisation=None,
+        format="film",
+        category="",
+        defaults={
+            "loan_days": 7,
+            "max_renewals": 1,
+            "max_loans": 5,
+            "overdue_fee_cents_per_day": 50,
+            "overdue_fee_max_cents": 500,
+        },
+    )
+
+
+def seed_circulation(profile: str, seed: int) -> None:
+    if profile not in {"demo", "bench"}:
+        raise ValueError(f"unknown profile {profile!r}")
+    _policies()
+    if profile == "bench" or Loan.objects.exists():
+        return
+    rng = random.Random(f"circulation:{seed}")  # noqa: S311 - repeatable demo data
+    copies = list(
+        Item.objects.filter(edition__source=DEMO_SOURCE, status=ItemStatus.AVAILABLE)
+        .select_related("location", "edition")
+        .order_by("pk")
+    )
+    fixed = {s["email"]: s for s in FIXED_ACCOUNTS}
+    people = list(
+        User.objects.filter(card_number__isnull=False, is_active=True)
+        .exclude(email__in=[e for e, s in fixed.items() if s["role"] not in ("resident", "youth")])
+        .order_by("pk")
+    )
+    if not copies or not people:
+        return
+    resident = User.objects.filter(email="lid@demo.bieb.nl").first()
+    now = clock.now()
+    with transaction.atomic():
+        lent = _lend(copies, people, rng, now)
+        if resident is not None:
+            _resident_story(resident, copies, lent, now)
+        _holds_and_returns(copies, people, lent, rng)
+
+
+def _lend(copies: list[Item], people: list[User], rng: random.Random, now) -> set[int]:
+    """About a quarter of the copies out on loan, lent between 30 and 1 days ago (so some
+    are overdue) at the copy's own location."""
+    lent: set[int] = set()
+    for item in rng.sample(copies, k=int(len(copies) * ON_LOAN_SHARE)):
+        patron = rng.choice(people)
+        with clock.frozen(now - dt.timedelta(days=rng.randint(1, 30))):
+            try:
+                services.checkout(patron=patron, barcode=item.barcode, location=item.location)
+            except DomainError:
+                continue
+        lent.add(item.pk)
+    return lent
+
+
+def _resident_story(resident: User, copies: list[Item], lent: set[int], now) -> None:
+    """The demo resident: a loan due in three days, one overdue, one just borrowed."""
+    free = [
+        c for c in copies if c.pk not in lent and c.organisation_id == resident.home_organisation_id
+    ]
+    for days_ago, item in zip((18, 25, 0), free[:3], strict=False):
+        with clock.frozen(now - dt.timedelta(days=days_ago)):
+            try:
+                services.checkout(patron=resident, barcode=item.barcode, location=item.location)
+            except DomainError:
+                continue
+        lent.add(item.pk)
+
+
+def _holds_and_returns(copies: list[Item], people: list[User], lent: set[int], rng) -> None:
+    """Holds on titles that are out, then some of those copies come back: at the pick-up
+    location (hold shelf), elsewhere (transfer to the pick-up location), or with nobody
+    waiting at another library (transfer home)."""
+    out = [c for c in copies if c.pk in lent]
+    rng.shuffle(out)
+    resident = User.objects.filter(email="lid@demo.bieb.nl").first()
+    for index, item in enumerate(out[: max(6, len(out) // 5)]):
+        patron = resident if index < 2 and resident is not None else rng.choice(people)
+        pickup = item.home_location if index % 3 else item.location
+        try:
+            services.hold_place(patron=patron, edition=item.edition, pickup_location=pickup)
+        except DomainError:
+            continue
+    returned = out[: max(8, len(out) // 3)]
+    locations = sorted({c.location for c in copies}, key=lambda loc: loc.pk)
+    for index, item in enumerate(returned):
+        if index == 1:
+            continue  # the resident's second hold keeps waiting
+        where = item.home_location if index % 4 else rng.choice(locations)
+        try:
+            services.checkin(barcode=item.barcode, location=where)
+        except DomainError:
+            continue
