@@ -1,13 +1,33 @@
-"""Request and response bodies of the API's own operations (auth and /me)."""
+"""Request and response bodies of the API's own operations (auth and /me, including the
+person's loans and holds)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
+from pydantic import BeforeValidator, StrictInt, WithJsonSchema
 
 from bieb.core import clock
+
+
+def _id_or_text(value: Any) -> str:
+    """A whole number or a text, as text: ids, card numbers and slugs arrive either way."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise ValueError(_("Vul hier een nummer of een tekst in."))
+
+
+#: an id (a JSON number) or a text such as a slug or a card number; the handler reads it
+IdOrText = Annotated[
+    str,
+    BeforeValidator(_id_or_text),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}]}),
+]
 
 
 class TokenCreateIn(Schema):
@@ -77,3 +97,84 @@ class MeOut(Schema):
     email_verified: bool
     keep_loan_history: bool
     preferred_language: str
+
+
+# --- /me/loans, /me/holds, /me/digital-loans ---------------------------------------------------
+
+
+class LocationRef(Schema):
+    id: int
+    name: str
+    slug: str
+
+
+class LoanOut(Schema):
+    """One of your loans (open, or returned and kept in your loan history)."""
+
+    id: int
+    edition_id: int
+    title: str
+    barcode: str
+    checked_out_at: dt.datetime
+    due_date: dt.date
+    returned_at: dt.datetime | None
+    renewals: int = Field(description="How often it was renewed so far.")
+    max_renewals: int = Field(description="How often the lending library allows a renewal.")
+    renewable: bool
+    renewal_refusal: str | None = Field(
+        description="Why it cannot be renewed now: `renewal_limit`, `reserved` (someone is "
+        "waiting for it) or `loan_closed`; null when it can."
+    )
+    overdue_days: int = Field(description="Days past the due date; 0 when not late.")
+    checkout_location: LocationRef
+
+
+class HoldIn(Schema):
+    edition: StrictInt = Field(
+        description="The id of the title (edition) to reserve.", examples=[42]
+    )
+    pickup_location: IdOrText = Field(
+        description="Where you will pick it up: a location id or slug.",
+        examples=["centrale-bibliotheek"],
+    )
+    scope: Literal["location", "organisation", "national"] = Field(
+        "national",
+        description="Where a copy may come from: only the pick-up location, its library "
+        "organisation, or the whole country.",
+    )
+    not_before: dt.date | None = Field(
+        None, description="Keep your place in the queue but do not serve it before this day."
+    )
+
+
+class HoldOut(Schema):
+    """One of your holds that is not finished yet."""
+
+    id: int
+    edition_id: int
+    title: str
+    status: Literal["waiting", "in_transit", "ready"]
+    scope: str
+    pickup_location: LocationRef
+    placed_at: dt.datetime
+    not_before: dt.date | None
+    queue_position: int | None = Field(
+        description="Your place in the queue for this title (1 = next); only while waiting."
+    )
+    ready_until: dt.date | None = Field(
+        description="Pick it up at the latest on this day; only when ready."
+    )
+
+
+class DigitalLoanIn(Schema):
+    edition: StrictInt = Field(
+        description="The id of the e-book or audiobook edition.", examples=[42]
+    )
+
+
+class DigitalLoanOut(Schema):
+    id: int
+    edition_id: int
+    title: str
+    started_at: dt.datetime
+    expires_at: dt.datetime

@@ -10,16 +10,21 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 from ninja import Router
 
-from bieb.api import me, tokens
+from bieb.api import me, me_circulation, tokens
 from bieb.api.auth import resident_auth
 from bieb.api.base import BiebNinjaAPI
 from bieb.catalog.api import router as catalog_router
+from bieb.circulation.api import router as circulation_router
 from bieb.network.api import router as network_router
 
 DESCRIPTION = """
 The public API of **Bieb**, the platform of the Dutch public library network
 ("de Bibliotheek"). It offers the same services as the website: find libraries and their
-opening hours, and, once signed in, your own account.
+opening hours, search the catalogue, and, once signed in, your own account: your loans
+(`/me/loans`, renew them), your holds (`/me/holds`) and e-books and audiobooks
+(`/me/digital-loans`). Library staff at a desk lend and take in copies through
+`/circulation/checkouts` and `/circulation/checkins` (desk staff and managers, at a location
+of their own organisation).
 
 ## Authentication
 
@@ -88,10 +93,14 @@ def index(request: HttpRequest) -> dict[str, str]:
 
 api.add_router("/auth/", tokens.router)
 api.add_router("/me", me.router)
+api.add_router("/me", me_circulation.router)
 # The network's API is public reads (network knows no people): mounted with auth=None. An
 # operation in it that needs a signed-in person declares its own auth, which takes precedence.
 api.add_router("/network/", network_router, auth=None)
 api.add_router("/catalog/", catalog_router, auth=None)
+# Staff only: every operation declares resident_auth and then asks accounts.access for a desk
+# role at the location it acts at.
+api.add_router("/circulation/", circulation_router)
 
 # Last: any other path under /api/v1/ answers a JSON 404 instead of the site's HTML page.
 unmatched = Router()
