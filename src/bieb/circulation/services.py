@@ -114,6 +114,8 @@ def _eligible_holds(item: Item, today: dt.date):
 def _next_hold(item: Item, today: dt.date) -> Hold | None:
     """The first eligible hold, locked; a hold another desk is trapping right now is skipped
     (``SKIP LOCKED``), so two copies returned at once serve two people."""
+    if not Hold.objects.filter(edition_id=item.edition_id, status=HoldStatus.WAITING).exists():
+        return None  # the common case, in one cheap query
     base = _eligible_holds(item, today)
     for query in (base.filter(item_id=item.pk), base.filter(item__isnull=True)):
         hold = (
@@ -161,6 +163,7 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
             _lock_person(patron)
             item = _item_by_barcode(barcode)
             hold = _refuse_unlendable(item, patron)
+            was_moving = item.status == ItemStatus.IN_TRANSIT
             policy = policy_for(item.organisation_id, item.edition.format, rights.category)
             open_loans = Loan.objects.filter(patron=patron, returned_at__isnull=True).count()
             if open_loans >= policy.max_loans:
@@ -185,6 +188,10 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
             )
             if hold is not None:
                 _end_hold(hold, HoldStatus.COLLECTED)
+            if was_moving:  # collected before it reached the pick-up location
+                Transfer.objects.filter(item=item, status__in=OPEN_TRANSFER).update(
+                    status=TransferStatus.CANCELLED, updated_at=clock.now()
+                )
             audit_record(
                 action="circulation.checkout",
                 actor=actor,
@@ -289,13 +296,18 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
             if patron is not None and not patron.keep_loan_history:
                 loan.patron = None
             loan.save(update_fields=["returned_at", "return_location", "patron", "updated_at"])
-        _receive_transfer(item, location, now)
+        # open transfers and trapped holds go with these two states only
+        moving = item.status in (ItemStatus.IN_TRANSIT, ItemStatus.ON_HOLD_SHELF)
+        if item.status == ItemStatus.IN_TRANSIT:
+            _receive_transfer(item, location, now)
         trapped = (
             Hold.objects.filter(
                 trapped_item=item, status__in=(HoldStatus.IN_TRANSIT, HoldStatus.READY)
             )
             .select_for_update(of=("self",))
             .first()
+            if moving
+            else None
         )
         if trapped is not None and trapped.pickup_location_id == location.pk:
             _hold_ready(trapped, item, location, today, actor)

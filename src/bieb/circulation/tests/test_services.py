@@ -508,3 +508,19 @@ def test_a_lost_copy_costs_its_replacement_and_the_administration_fee():
     # found again at the desk: back on the shelf
     assert services.checkin(barcode=item.barcode, location=net.main).destination == "shelf"
     assert Hold.objects.count() == 0
+
+
+def test_a_holder_who_takes_the_copy_before_it_travels_cancels_its_transfer():
+    net = network()
+    item = copy_at(net.main)
+    services.checkout(patron=adult(), barcode=item.barcode, location=net.main)
+    holder = adult()
+    hold = services.hold_place(patron=holder, edition=item.edition, pickup_location=net.branch)
+    services.checkin(barcode=item.barcode, location=net.main)  # off to the branch
+
+    services.checkout(patron=holder, barcode=item.barcode, location=net.main)
+
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.COLLECTED
+    assert not Transfer.objects.filter(item=item, status__in=("to_send", "in_transit")).exists()
+    assert services.checkin(barcode=item.barcode, location=net.main).destination == "shelf"
