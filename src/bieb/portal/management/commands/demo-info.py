@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from bieb.accounts.seeding import demo_accounts
 from bieb.catalog.seeding import demo_items
+from bieb.circulation.sip2.demo import demo_sip2_info
 
 
 def demo_info() -> dict:
@@ -21,6 +22,7 @@ def demo_info() -> dict:
         "url": f"http://127.0.0.1:{port}/",
         "accounts": demo_accounts(),
         "items": demo_items(),
+        "sip2": demo_sip2_info(),
     }
 
 
@@ -52,4 +54,19 @@ class Command(BaseCommand):
                     f"  {item['barcode']}  {item['status']:<14} {item['title']}"
                     f"  @ {item['location']}"
                 )
+        sip2 = info.get("sip2")
+        if sip2 and sip2.get("terminal"):
+            terminal = sip2["terminal"]
+            self.stdout.write(f"Self-service machine (SIP2): start it with `{sip2['command']}`")
+            self.stdout.write(
+                f"  terminal {terminal['login']}  password {terminal['password']}"
+                f"  @ {terminal['location']}  institution id (AO) {sip2['institution_id']}"
+            )
+            for patron in sip2["patrons"]:
+                self.stdout.write(
+                    f"  patron card {patron['card_number']}  password {patron['password']}"
+                    f"  ({patron['role']})"
+                )
+            for item in sip2["items"]:
+                self.stdout.write(f"  free to lend {item['barcode']}  {item['title']}")
         self.stdout.write("")

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from bieb.accounts import seeding as accounts_seeding
 from bieb.catalog import seeding as catalog_seeding
 from bieb.circulation import seeding as circulation_seeding
+from bieb.circulation.sip2 import demo as sip2_demo
 from bieb.network import seeding as network_seeding
 
 SEEDERS = [
@@ -21,6 +22,7 @@ SEEDERS = [
     ("accounts", accounts_seeding.seed_people),
     ("catalog", catalog_seeding.seed_catalog),
     ("circulation", circulation_seeding.seed_circulation),
+    ("sip2", sip2_demo.seed_sip2),
 ]
 
 
