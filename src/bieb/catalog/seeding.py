@@ -578,11 +578,7 @@ def _seed_titles(organisations, rng: random.Random) -> list[int]:
                     loans_total=loans_total,
                     valid_until=today + dt.timedelta(days=30 * months) if months else None,
                 )
-                if model == LicenceModel.ONE_COPY_ONE_USER:
-                    # One reader has it and two wait: the catalogue shows the wait.
-                    DigitalLicence.objects.filter(pk=licence.pk).update(
-                        active_loans=1, holds_waiting=2
-                    )
+                # (circulation's demo seed lends the one-copy title and queues two readers)
                 if model == LicenceModel.METERED_LOANS:
                     DigitalLicence.objects.filter(pk=licence.pk).update(loans_used=loans_total - 3)
                 continue

@@ -33,7 +33,11 @@ __all__ = [
     "item_create",
     "item_set_status",
     "licence_create",
+    "licence_note_waiting",
     "licence_open_q",
+    "licence_release",
+    "licence_take",
+    "licences_for_lending",
 ]
 
 
@@ -301,3 +305,73 @@ def licence_create(
             data={"edition": edition.pk, "model": model, "users": concurrent_users},
         )
     return licence
+
+
+# --- licence counters (digital lending) -------------------------------------------------------
+# Circulation lends e-books and audiobooks under these licences. The counters change only here,
+# by conditional UPDATEs, so two residents taking the last slot at once cannot both get it; the
+# check constraints on ``DigitalLicence`` are the last guard. Circulation's loan audit rows
+# record which licence a loan used, so the counters themselves write no audit row.
+
+
+def licences_for_lending(
+    *,
+    edition_id: int,
+    organisation_id: int | None = None,
+    all_organisations: bool = False,
+    lock: bool = False,
+) -> list[DigitalLicence]:
+    """The active licences of ``edition_id`` a member of ``organisation_id`` may borrow under:
+    national ones and their own library's (``organisation_id`` None: national ones only;
+    ``all_organisations``: every active licence of the edition). ``lock`` takes their row locks
+    in primary-key order (``SELECT ... FOR UPDATE``), which serialises lending decisions about
+    one title without blocking other titles."""
+    query = DigitalLicence.objects.filter(edition_id=edition_id, is_active=True)
+    if not all_organisations:
+        usable = Q(organisation__isnull=True)
+        if organisation_id is not None:
+            usable |= Q(organisation_id=organisation_id)
+        query = query.filter(usable)
+    if lock:
+        query = query.select_for_update()
+    return list(query.order_by("pk"))
+
+
+def licence_take(licence_id: int, today: dt.date) -> bool:
+    """Count one loan against the licence, if it has room today: a slot free (or "always
+    available"), loans left (metered by loans) and within its dates. One conditional UPDATE:
+    True when the loan was counted, False when the licence had no room."""
+    try:
+        with transaction.atomic():
+            updated = DigitalLicence.objects.filter(licence_open_q(today), pk=licence_id).update(
+                active_loans=F("active_loans") + 1,
+                loans_used=F("loans_used") + 1,
+                updated_at=clock.now(),
+            )
+    except IntegrityError:  # a check constraint refused a count past a limit
+        return False
+    return bool(updated)
+
+
+def licence_release(licence_id: int) -> bool:
+    """A loan under the licence ended: free its slot. ``loans_used`` stays (metered licences
+    count down, they never count back). False when no loan was counted (nothing to free)."""
+    updated = DigitalLicence.objects.filter(pk=licence_id, active_loans__gt=0).update(
+        active_loans=F("active_loans") - 1, updated_at=clock.now()
+    )
+    return bool(updated)
+
+
+def licence_note_waiting(*, edition_id: int, waiting: int) -> None:
+    """Keep ``holds_waiting`` for the catalogue's wait estimate. A digital waiting list is one
+    queue per title, so the whole count goes on one licence (the national one if there is one,
+    else the oldest) and the others show none: the detail page adds them up."""
+    licences = list(
+        DigitalLicence.objects.filter(edition_id=edition_id)
+        .order_by(F("organisation_id").asc(nulls_first=True), "pk")
+        .values_list("pk", "holds_waiting")
+    )
+    for index, (pk, current) in enumerate(licences):
+        wanted = max(0, waiting) if index == 0 else 0
+        if current != wanted:
+            DigitalLicence.objects.filter(pk=pk).update(holds_waiting=wanted)

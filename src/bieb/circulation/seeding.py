@@ -65,7 +65,13 @@ def seed_circulation(profile: str, seed: int) -> None:
     if profile not in {"demo", "bench"}:
         raise ValueError(f"unknown profile {profile!r}")
     _policies()
-    if profile == "bench" or Loan.objects.exists():
+    if profile == "bench":
+        return
+    from bieb.circulation.digital_demo import ensure_demo_digital
+
+    ensure_demo_digital()
+    _digital_queue()
+    if Loan.objects.exists():
         return
     rng = random.Random(f"circulation:{seed}")  # noqa: S311 - repeatable demo data
     copies = list(
@@ -88,6 +94,38 @@ def seed_circulation(profile: str, seed: int) -> None:
         if resident is not None:
             _resident_story(resident, copies, lent, now)
         _holds_and_returns(copies, people, lent, rng)
+
+
+def _digital_queue() -> None:
+    """The demo's one-copy-one-user e-book: lent to one reader, two more on the waiting list
+    (real loans and holds, so the slot frees and passes on as it should)."""
+    from bieb.catalog.models import DigitalLicence, LicenceModel
+    from bieb.circulation import digital
+    from bieb.circulation.models import DigitalLoan
+
+    licence = (
+        DigitalLicence.objects.filter(
+            model=LicenceModel.ONE_COPY_ONE_USER, edition__source=DEMO_SOURCE
+        )
+        .select_related("edition")
+        .order_by("pk")
+        .first()
+    )
+    if licence is None or DigitalLoan.objects.filter(edition=licence.edition).exists():
+        return
+    readers = list(
+        User.objects.filter(card_number__isnull=False, is_active=True)
+        .exclude(email__endswith="@demo.bieb.nl")
+        .order_by("pk")[:3]
+    )
+    if len(readers) < 3:
+        return
+    try:
+        digital.digital_checkout(patron=readers[0], edition=licence.edition)
+        for reader in readers[1:]:
+            digital.digital_hold_place(patron=reader, edition=licence.edition)
+    except DomainError:
+        return
 
 
 def _lend(copies: list[Item], people: list[User], rng: random.Random, now) -> set[int]:

@@ -132,6 +132,60 @@ row("catalog:subject", lambda w: f"/onderwerpen/{w['subject'].slug}", PUBLIC)
 row("catalog:new", "/nieuw", PUBLIC)
 row("catalog:oai", "/oai?verb=Identify", PUBLIC)
 
+# circulation: the desk (desk and manager staff of the location's organisation), terminals
+# (managers), the resident's loans and holds, digital lending and the OPDS feeds
+NOT_FOUND = dict.fromkeys(ROLES, 404)
+APP_AUTH = {"anonymous": 401, **{role: 200 for role in ROLES if role != "anonymous"}}
+row("circulation:desk_home", "/balie/", MEMBERS_OWN)
+for view, part in (("checkout", "uitlenen"), ("checkin", "innemen"), ("lists", "lijsten")):
+    row(
+        f"circulation:desk_{view}[A]",
+        lambda w, p=part: f"/balie/{w['loc_a'].slug}/{p}",
+        MEMBERS_OWN,
+    )
+    row(
+        f"circulation:desk_{view}[B]",
+        lambda w, p=part: f"/balie/{w['loc_b'].slug}/{p}",
+        MEMBERS_OTHER,
+    )
+row(
+    "circulation:desk_transfer_send",
+    lambda w: f"/balie/{w['loc_a'].slug}/transporten/999999/verstuurd",
+    {**MEMBERS_OWN, "desk": 405, "manager": 405, "network_admin": 405},
+)
+row("circulation:terminals", "/medewerkers/automaten", MANAGE_OWN)
+row("circulation:terminal_deactivate", "/medewerkers/automaten/999999/uitzetten", MANAGE_POST_ONLY)
+row("circulation:my_loans", "/mijn/leningen", PRIVATE)
+row("circulation:loan_renew", "/mijn/leningen/999999/verlengen", POST_ONLY_PRIVATE)
+row("circulation:my_holds", "/mijn/reserveringen", PRIVATE)
+row("circulation:hold_cancel", "/mijn/reserveringen/999999/annuleren", POST_ONLY_PRIVATE)
+row("circulation:hold_pause", "/mijn/reserveringen/999999/pauzeren", POST_ONLY_PRIVATE)
+row("circulation:hold_resume", "/mijn/reserveringen/999999/hervatten", POST_ONLY_PRIVATE)
+row(
+    "circulation:hold_pickup",
+    "/mijn/reserveringen/999999/afhaallocatie",
+    {"anonymous": 302, **{role: 404 for role in ROLES if role != "anonymous"}},
+)
+row("circulation:hold_place", lambda w: f"/titels/{w['edition'].pk}/reserveren", PRIVATE)
+row("digital:mine", "/mijn/digitaal", PRIVATE)
+row("digital:return", "/mijn/digitaal/999999/teruggeven", POST_ONLY_PRIVATE)
+row("digital:hold_cancel", "/mijn/digitaal/wachtlijst/999999/annuleren", POST_ONLY_PRIVATE)
+row("digital:borrow", lambda w: f"/digitaal/{w['edition'].pk}/lenen", POST_ONLY_PRIVATE)
+row("digital:hold_place", lambda w: f"/digitaal/{w['edition'].pk}/wachtlijst", POST_ONLY_PRIVATE)
+row("digital:content", "/digitaal/inhoud/ongeldig", NOT_FOUND)
+row("digital:cover", lambda w: f"/digitaal/omslag/{w['edition'].pk}.png", NOT_FOUND)
+row("digital:opds", "/opds", APP_AUTH)
+row("digital:opds_loans", "/opds/leningen", APP_AUTH)
+row("digital:opds_titles", "/opds/titels", APP_AUTH)
+row("digital:opds_borrow", lambda w: f"/opds/lenen/{w['edition'].pk}", dict.fromkeys(ROLES, 401))
+row("digital:opds2", "/opds/v2", APP_AUTH)
+row("digital:opds2_loans", "/opds/v2/leningen", APP_AUTH)
+row("digital:opds2_titles", "/opds/v2/titels", APP_AUTH)
+row(
+    "digital:opds2_borrow", lambda w: f"/opds/v2/lenen/{w['edition'].pk}", dict.fromkeys(ROLES, 401)
+)
+row("digital:opds_auth", "/opds/v2/authenticatie", PUBLIC)
+
 
 def named_patterns(resolver: URLResolver, prefix: str = "") -> set[str]:
     names = set()
