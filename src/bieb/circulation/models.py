@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bieb.core import clock
 from bieb.core.models import TimeStampedModel
@@ -28,7 +29,7 @@ from bieb.core.models import TimeStampedModel
 class PatronCategory(models.TextChoices):
     YOUTH = "youth", _("jeugd (tot 18)")
     ADULT = "adult", _("volwassene")
-    STAFF = "staff", _("medewerker")
+    STAFF = "staff", pgettext_lazy("lenerscategorie", "medewerker")
 
 
 class LoanPolicy(models.Model):

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bieb.catalog import services as catalog_services
 from bieb.catalog.models import DIGITAL_FORMATS, Edition, Item, ItemStatus
@@ -459,7 +460,8 @@ def _overdue_charge(loan: Loan, late_days: int) -> Charge | None:
         loan=loan,
         kind=ChargeKind.OVERDUE,
         amount_cents=amount,
-        description=_("%(days)s dagen te laat") % {"days": late_days},
+        description=ngettext("%(days)s dag te laat", "%(days)s dagen te laat", late_days)
+        % {"days": late_days},
     )
 
 

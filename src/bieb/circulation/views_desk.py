@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -308,12 +309,21 @@ def _instruction(result: services.CheckinResult, location) -> dict[str, Any]:
     elif result.was_late_days:
         if result.charge is not None:
             notes.append(
-                _("%(days)s dagen te laat. Te-laatgeld: %(amount)s.")
+                ngettext(
+                    "%(days)s dag te laat. Te-laatgeld: %(amount)s.",
+                    "%(days)s dagen te laat. Te-laatgeld: %(amount)s.",
+                    result.was_late_days,
+                )
                 % {"days": result.was_late_days, "amount": format_eur(result.charge.amount_cents)}
             )
         else:
             notes.append(
-                _("%(days)s dagen te laat, zonder te-laatgeld.") % {"days": result.was_late_days}
+                ngettext(
+                    "%(days)s dag te laat, zonder te-laatgeld.",
+                    "%(days)s dagen te laat, zonder te-laatgeld.",
+                    result.was_late_days,
+                )
+                % {"days": result.was_late_days}
             )
     return {
         "title": item.edition.title,

@@ -7,6 +7,7 @@ a refusal becomes ok ``0`` with the reason on the machine's screen (AF, Dutch).
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bieb.catalog.models import Item
 from bieb.circulation import services
@@ -204,7 +205,10 @@ def checkin(session: Session, request: Request) -> Response:
     if result.loan is None:
         messages.append(_("Dit exemplaar was niet uitgeleend."))
     if result.was_late_days:
-        messages.append(_("%(days)s dagen te laat.") % {"days": result.was_late_days})
+        messages.append(
+            ngettext("%(days)s dag te laat.", "%(days)s dagen te laat.", result.was_late_days)
+            % {"days": result.was_late_days}
+        )
     if result.charge is not None:
         amount = money(result.charge.amount_cents).replace(".", ",")
         messages.append(_("Te-laatgeld: EUR %(amount)s.") % {"amount": amount})
