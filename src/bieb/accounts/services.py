@@ -343,6 +343,12 @@ def person_update(
             setattr(user, key, value)
         if changed:
             locked.save(update_fields=list(changed))
+            if changed.get("keep_loan_history") is False:
+                from bieb.accounts import privacy
+
+                for provider in privacy.providers():
+                    if provider.forget_history is not None:
+                        provider.forget_history(locked)
             audit_record(
                 action="person.updated",
                 actor=actor,
@@ -421,6 +427,11 @@ def person_export(*, user: User) -> dict:
         ],
         "audit_events": events,
     }
+    from bieb.accounts import privacy
+
+    for provider in privacy.providers():
+        if provider.export is not None:
+            export[provider.name] = provider.export(user)
     with transaction.atomic():
         audit_record(action="person.exported", actor=user, subject=user)
     return export
@@ -439,6 +450,11 @@ def person_delete(*, user: User, actor: Any) -> None:
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.is_anonymised:
             raise NotFound("not_found", _("Dit account bestaat niet meer."))
+        from bieb.accounts import privacy
+
+        for provider in privacy.providers():
+            if provider.before_delete is not None:
+                provider.before_delete(locked)
         if locked.household_id:
             household_leave(user=locked)
         GuardianLink.objects.filter(guardian=locked).delete()

@@ -364,9 +364,12 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         try:
             services.person_delete(user=user, actor=user)
         except DomainError as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-        logout(request)
-        return redirect("accounts:deleted")
+            if exc.code == "forbidden":
+                raise DjangoPermissionDenied(exc.message) from exc
+            form.add_error(None, exc.message)  # e.g. copies still on loan: say what to do
+        else:
+            logout(request)
+            return redirect("accounts:deleted")
     return render(request, "accounts/delete_account.html", {"form": form})
 
 
