@@ -21,7 +21,7 @@ from bieb.accounts import access
 from bieb.catalog.models import Edition
 from bieb.circulation import desk_selectors, forms, services
 from bieb.circulation.entitlements import entitlements_for
-from bieb.circulation.models import HoldStatus
+from bieb.circulation.models import HoldStatus, Notice
 from bieb.core import clock
 from bieb.core.errors import DomainError
 
@@ -47,6 +47,9 @@ def my_loans(request: HttpRequest) -> HttpResponse:
             "history": desk_selectors.loan_history(person=person),
             "keeps_history": person.keep_loan_history,
             "today": today,
+            "notices": list(
+                Notice.objects.filter(patron=person).order_by("-created_at", "-pk")[:10]
+            ),
         },
     )
 

@@ -124,3 +124,18 @@ def test_the_next_nightly_round_is_at_two_in_the_night_amsterdam_time():
     early = dt.datetime(2026, 11, 29, 1, 0, tzinfo=clock.AMSTERDAM)
     assert tasks.next_daily_run(early).astimezone(clock.AMSTERDAM).hour == 2
     assert tasks.next_daily_run(early).date() == dt.date(2026, 11, 29)
+
+
+def test_notices_show_in_mijn_leningen(client):
+    net = network()
+    item = copy_at(net.main)
+    services.checkout(patron=adult(), barcode=item.barcode, location=net.main)
+    person = adult()
+    services.hold_place(patron=person, edition=item.edition, pickup_location=net.main)
+    services.checkin(barcode=item.barcode, location=net.main)
+
+    client.force_login(person)
+    html = client.get("/mijn/leningen").content.decode()
+
+    assert "Je reservering ligt klaar" in html
+    assert item.edition.title in html
