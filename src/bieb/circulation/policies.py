@@ -3,14 +3,16 @@ category, falling back to the network default and then to the built-in defaults.
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from bieb.circulation.models import LoanPolicy, OrganisationRules
 
 
 def policy_for(organisation_id: int, format: str, category: str) -> LoanPolicy:
     candidates = LoanPolicy.objects.filter(
-        organisation_id__in=[organisation_id], format__in=[format, ""], category__in=[category, ""]
-    ) | LoanPolicy.objects.filter(
-        organisation__isnull=True, format__in=[format, ""], category__in=[category, ""]
+        Q(organisation_id=organisation_id) | Q(organisation_id__isnull=True),
+        format__in=(format, ""),
+        category__in=(category, ""),
     )
     best = None
     best_rank = (-1, -1, -1)
