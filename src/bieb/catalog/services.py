@@ -223,33 +223,37 @@ def item_set_status(
         )
     new_location = location or item.location
     now = clock.now()
-    with transaction.atomic():
+    # No savepoint (two round trips less on every checkout and return): the refusal is raised
+    # after the block, which has written nothing then, so a caller that catches it may go on
+    # in its transaction.
+    with transaction.atomic(savepoint=False):
         updated = Item.objects.filter(pk=item.pk, status=previous).update(
             status=status,
             location=new_location,
             due_date=due_date if status == ItemStatus.ON_LOAN else None,
             updated_at=now,
         )
-        if not updated:
-            raise DomainError(
-                "item_status_changed",
-                _("Dit exemplaar is intussen door iemand anders gewijzigd. Scan het opnieuw."),
-                status=409,
+        if updated:
+            edition_refresh_availability([item.edition_id])
+            if ItemStatus.WITHDRAWN in (status, previous):
+                _touch(item.edition_id)
+            audit_record(
+                action="catalog.item_status",
+                actor=actor,
+                subject=item,
+                organisation_id=item.organisation_id,
+                data={
+                    "from": previous,
+                    "to": status,
+                    "location": new_location.pk,
+                    "due_date": due_date.isoformat() if due_date else None,
+                },
             )
-        edition_refresh_availability([item.edition_id])
-        if ItemStatus.WITHDRAWN in (status, previous):
-            _touch(item.edition_id)
-        audit_record(
-            action="catalog.item_status",
-            actor=actor,
-            subject=item,
-            organisation_id=item.organisation_id,
-            data={
-                "from": previous,
-                "to": status,
-                "location": new_location.pk,
-                "due_date": due_date.isoformat() if due_date else None,
-            },
+    if not updated:
+        raise DomainError(
+            "item_status_changed",
+            _("Dit exemplaar is intussen door iemand anders gewijzigd. Scan het opnieuw."),
+            status=409,
         )
     item.status = status
     item.location = new_location

@@ -67,25 +67,22 @@ _ITEM_FIELDS = tuple(field.name for field in Item._meta.concrete_fields)
 
 
 def _item_by_barcode(barcode: str, *, lock: bool = True) -> Item:
-    """The copy with ``barcode``, locked first on its own: a locking query that joins other
-    tables would lose the row on PostgreSQL when another desk moved the copy meanwhile (the
-    re-check after the wait sees the new location with the old join)."""
+    """The copy with ``barcode`` and the two fields of its edition that lending needs, locked
+    (``FOR UPDATE OF`` the copy alone). The join is safe under PostgreSQL's re-check after a
+    lock wait because a copy never changes edition; joining its locations would not be (another
+    desk may have moved it meanwhile, and the re-check would lose the row)."""
     barcode = (barcode or "").strip()
-    pk = None
-    if barcode:
-        query = Item.objects.filter(barcode=barcode)
-        if lock:
-            query = query.select_for_update()
-        pk = query.values_list("pk", flat=True).first()
-    if pk is None:
-        raise NotFound("item_unknown", _("Dit exemplaar kennen we niet. Controleer de barcode."))
-    # the copy's own fields and the two of its edition that lending needs: loading the whole
-    # edition and both locations cost more than the rest of a checkout
-    return (
+    query = (
         Item.objects.select_related("edition")
         .only(*_ITEM_FIELDS, "edition__title", "edition__format")
-        .get(pk=pk)
+        .filter(barcode=barcode)
     )
+    if lock:
+        query = query.select_for_update(of=("self",))
+    item = query.first() if barcode else None
+    if item is None:
+        raise NotFound("item_unknown", _("Dit exemplaar kennen we niet. Controleer de barcode."))
+    return item
 
 
 def _lock_person(person: Any) -> None:
