@@ -68,6 +68,10 @@ class Match:
     #: optional strict tiers for ranking: conditions (same placeholders as ``where_sql``) for
     #: "found in title, makers or ISBN" and "found elsewhere only"; each tier ranks on its own
     tiers: tuple[tuple[str, list], tuple[str, list]] | None = None
+    #: how the first tier ranks, when it differs from ``rank_sql`` (PostgreSQL: on the title
+    #: vector its condition uses)
+    first_rank_sql: str | None = None
+    first_rank_params: list = field(default_factory=list)
 
     def source(self, *, bare: bool) -> tuple[str, str]:
         """(FROM clause, edition id expression), without the document table when allowed."""
@@ -254,6 +258,10 @@ def _tiered_page_ids(match: Match, filters: _Filters, q: SearchQuery, offset: in
     assert match.tiers is not None
     (first_where, first_params), (rest_where, rest_params) = match.tiers
     first = dataclasses.replace(match, where_sql=first_where, params=first_params, tiers=None)
+    if match.first_rank_sql is not None:
+        first = dataclasses.replace(
+            first, rank_sql=match.first_rank_sql, rank_params=match.first_rank_params
+        )
     found = _ranked_page(first, filters, q, offset, q.per_page)
     if len(found) == q.per_page:
         return found

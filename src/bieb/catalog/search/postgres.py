@@ -25,11 +25,10 @@ _DOCUMENT = (
 )
 
 
-def _in_a(word: str) -> str:
-    """One folded word as a tsquery lexeme that matches title, makers or ISBN only (weight
-    A). Folded words hold letters and digits only; quoting keeps any other character a
-    literal all the same."""
-    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "':A"
+_TITLE_DOCUMENT = (
+    "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'A')"
+    " || setweight(to_tsvector('simple', %s), 'A')"
+)
 
 
 class PostgresBackend:
@@ -42,44 +41,45 @@ class PostgresBackend:
     def match(self, parsed: ParsedText, expansions) -> Match:
         parts: list[str] = []
         params: list[str] = []
-        first: list[str] = []  # the same query on the A-weighted lexemes only
         for term in parsed.terms:
             words = expansions(term)
             parts.append("(" + " || ".join(["plainto_tsquery('simple', %s)"] * len(words)) + ")")
             params.extend(words)
-            first.append("(" + " | ".join(_in_a(w) for w in words) + ")")
         for phrase in parsed.phrases:
             parts.append("phraseto_tsquery('simple', %s)")
             params.append(" ".join(phrase))
-            first.append("(" + " <-> ".join(_in_a(w) for w in phrase) + ")")
         tsquery = "(" + " && ".join(parts) + ")"
-        in_title = " & ".join(first)
         return Match(
             from_sql="catalog_search_doc d",
             where_sql=f"d.document @@ {tsquery}",
             params=params,
             rank_sql=f"ts_rank(d.document, {tsquery}) DESC, d.edition_id DESC",
             rank_params=list(params),
+            # the first tier looks in the title vector (title, makers, ISBN) through its own
+            # GIN index and ranks there; the rest is every other match
             tiers=(
-                ("d.document @@ to_tsquery('simple', %s)", [in_title]),
+                (f"d.title_document @@ {tsquery}", list(params)),
                 (
-                    f"d.document @@ {tsquery} AND NOT d.document @@ to_tsquery('simple', %s)",
-                    [*params, in_title],
+                    f"d.document @@ {tsquery}"
+                    f" AND NOT coalesce(d.title_document @@ {tsquery}, false)",
+                    [*params, *params],
                 ),
             ),
+            first_rank_sql=f"ts_rank(d.title_document, {tsquery}) DESC, d.edition_id DESC",
+            first_rank_params=list(params),
         )
 
     def write(self, documents: Sequence[IndexDocument]) -> None:
         with connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO catalog_search_doc (edition_id, format, language, audience, year,"  # noqa: S608
-                " available, facet_key, created, document)"
-                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, {_DOCUMENT})"
+                " available, facet_key, created, document, title_document)"
+                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, {_DOCUMENT}, {_TITLE_DOCUMENT})"
                 " ON CONFLICT (edition_id) DO UPDATE SET format = excluded.format,"
                 " language = excluded.language, audience = excluded.audience,"
                 " year = excluded.year, available = excluded.available,"
                 " facet_key = excluded.facet_key, created = excluded.created,"
-                " document = excluded.document",
+                " document = excluded.document, title_document = excluded.title_document",
                 [
                     (
                         d.edition_id,
@@ -96,6 +96,9 @@ class PostgresBackend:
                         d.text.series,
                         d.text.subjects,
                         d.text.body,
+                        d.text.title,
+                        d.text.authors,
+                        d.text.isbn,
                     )
                     for d in documents
                 ],
