@@ -3,7 +3,7 @@ placing a hold from a title's page, and the self-service machines' accounts."""
 
 from django.urls import path
 
-from bieb.circulation import views_desk, views_mine
+from bieb.circulation import views_desk, views_mine, views_rules
 
 app_name = "circulation"
 urlpatterns = [
@@ -24,6 +24,19 @@ urlpatterns = [
         views_desk.terminal_deactivate,
         name="terminal_deactivate",
     ),
+    # circulation rules (managers; network administrators for the network defaults)
+    path("medewerkers/uitleenregels", views_rules.rules, name="rules"),
+    path(
+        "medewerkers/uitleenregels/leenregels",
+        views_rules.rules_policy_save,
+        name="rules_policy_save",
+    ),
+    path(
+        "medewerkers/uitleenregels/leenregels/<int:policy_id>/verwijderen",
+        views_rules.rules_policy_delete,
+        name="rules_policy_delete",
+    ),
+    path("medewerkers/uitleenregels/regels", views_rules.rules_save, name="rules_save"),
     # mijn bibliotheek
     path("mijn/leningen", views_mine.my_loans, name="my_loans"),
     path("mijn/leningen/<int:loan_id>/verlengen", views_mine.loan_renew, name="loan_renew"),

@@ -154,6 +154,25 @@ row(
     {**MEMBERS_OWN, "desk": 405, "manager": 405, "network_admin": 405},
 )
 row("circulation:terminals", "/medewerkers/automaten", MANAGE_OWN)
+row("circulation:rules", "/medewerkers/uitleenregels", MANAGE_OWN)
+row(
+    "circulation:rules[A]",
+    lambda w: f"/medewerkers/uitleenregels?organisatie={w['org_a'].code}",
+    MANAGE_OWN,
+)
+row(
+    "circulation:rules[B]",
+    lambda w: f"/medewerkers/uitleenregels?organisatie={w['org_b'].code}",
+    MANAGE_OTHER,
+)
+row("circulation:rules[N]", "/medewerkers/uitleenregels?organisatie=landelijk", MANAGE_OTHER)
+row("circulation:rules_policy_save", "/medewerkers/uitleenregels/leenregels", MANAGE_POST_ONLY)
+row(
+    "circulation:rules_policy_delete",
+    "/medewerkers/uitleenregels/leenregels/999999/verwijderen",
+    MANAGE_POST_ONLY,
+)
+row("circulation:rules_save", "/medewerkers/uitleenregels/regels", MANAGE_POST_ONLY)
 row("circulation:terminal_deactivate", "/medewerkers/automaten/999999/uitzetten", MANAGE_POST_ONLY)
 row("circulation:my_loans", "/mijn/leningen", PRIVATE)
 row("circulation:loan_renew", "/mijn/leningen/999999/verlengen", POST_ONLY_PRIVATE)
