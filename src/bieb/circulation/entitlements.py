@@ -28,7 +28,7 @@ class Entitlements:
     pays_fees: bool
     #: at most this many holds at once
     max_holds: int = 20
-    #: why borrowing is not allowed, when it is not (a message code)
+    #: why something is not allowed (``no_card``, ``consent_required``, ``account_inactive``)
     refusal: str = ""
 
 
@@ -48,11 +48,23 @@ def entitlements_for(person: Any) -> Entitlements:
     if not person.is_active or person.is_anonymised:
         return Entitlements(category, False, False, False, not youth, refusal="account_inactive")
     has_card = bool(person.card_number)
+    # under 16, online features (holds, digital lending) wait for a guardian's consent; a
+    # child with a card still borrows at the desk
+    consent = not person.needs_guardian_consent or _has_consent(person)
+    refusal = "" if has_card else "no_card"
+    if has_card and not consent:
+        refusal = "consent_required"
     return Entitlements(
         category=category,
         physical=has_card,
-        digital=True,
-        holds=has_card,
+        digital=consent,
+        holds=has_card and consent,
         pays_fees=not youth,
-        refusal="" if has_card else "no_card",
+        refusal=refusal,
     )
+
+
+def _has_consent(person: Any) -> bool:
+    from bieb.accounts.models import GuardianLink
+
+    return GuardianLink.objects.filter(child_id=person.pk, consent_given_at__isnull=False).exists()

@@ -156,11 +156,17 @@ def send(notice_id: int) -> bool:
     notice = Notice.objects.select_related("patron").filter(pk=notice_id).first()
     if notice is None or notice.sent_at is not None:
         return False
+    person = notice.patron
+    if not person.email or person.is_anonymised:
+        return False  # shown in mijn bibliotheek only; never marked as e-mailed
+    # claimed before sending, so two workers send it once; given back if sending fails, so a
+    # later run tries again and the page never says "sent" for mail that did not go
     claimed = Notice.objects.filter(pk=notice_id, sent_at__isnull=True).update(sent_at=clock.now())
     if not claimed:
         return False
-    person = notice.patron
-    if not person.email or person.is_anonymised:
-        return False
-    send_mail(notice.subject, notice.body, None, [person.email])
+    try:
+        send_mail(notice.subject, notice.body, None, [person.email])
+    except Exception:
+        Notice.objects.filter(pk=notice_id).update(sent_at=None)
+        raise
     return True

@@ -106,9 +106,13 @@ def export(user) -> dict[str, Any]:
 
 
 def forget_history(user) -> None:
-    Loan.objects.filter(patron=user, returned_at__isnull=False).update(
-        patron=None, updated_at=clock.now()
+    returned = Loan.objects.filter(patron=user, returned_at__isnull=False)
+    ended = Hold.objects.filter(
+        patron=user, status__in=(HoldStatus.COLLECTED, HoldStatus.CANCELLED, HoldStatus.EXPIRED)
     )
+    Notice.objects.filter(Q(loan__in=returned) | Q(hold__in=ended)).delete()
+    ended.delete()
+    returned.update(patron=None, updated_at=clock.now())
     DigitalLoan.objects.filter(patron=user, returned_at__isnull=False).update(
         patron=None, updated_at=clock.now()
     )

@@ -78,7 +78,9 @@ def _item_by_barcode(barcode: str, *, lock: bool = True) -> Item:
         .filter(barcode=barcode)
     )
     if lock:
-        query = query.select_for_update(of=("self",))
+        # the edition too: two desks changing copies of one title recompute its
+        # "available now" one after the other, each seeing the other's change
+        query = query.select_for_update(of=("self", "edition"))
     item = query.first() if barcode else None
     if item is None:
         raise NotFound("item_unknown", _("Dit exemplaar kennen we niet. Controleer de barcode."))
@@ -89,6 +91,23 @@ def _lock_person(person: Any) -> None:
     from bieb.accounts.models import User
 
     User.objects.select_for_update().filter(pk=person.pk).values_list("pk").first()
+
+
+def _staff_actor(actor, patron_id: int | None):
+    """The actor to audit: staff acting for someone, not the person acting for themself (an
+    audit row naming them beside a loan or hold would keep the reading history they chose not
+    to keep)."""
+    if actor is None or getattr(actor, "pk", None) == patron_id:
+        return None
+    return actor
+
+
+def _consent_refusal() -> DomainError:
+    return DomainError(
+        "consent_required",
+        _("Je ouder of voogd moet eerst toestemming geven. Vraag het via Mijn bibliotheek aan."),
+        status=403,
+    )
 
 
 def _local_today() -> dt.date:
@@ -190,17 +209,25 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
                 channel=channel,
             )
             catalog_services.item_set_status(
-                item, ItemStatus.ON_LOAN, location=location, due_date=due, actor=actor
+                item,
+                ItemStatus.ON_LOAN,
+                location=location,
+                due_date=due,
+                actor=_staff_actor(actor, patron.pk),
             )
             if hold is not None:
                 _end_hold(hold, HoldStatus.COLLECTED)
+            # another copy of a title they were waiting for: their place in the queue is done
+            Hold.objects.filter(
+                patron=patron, edition_id=item.edition_id, status=HoldStatus.WAITING
+            ).update(status=HoldStatus.COLLECTED, ended_at=clock.now(), updated_at=clock.now())
             if was_moving:  # collected before it reached the pick-up location
                 Transfer.objects.filter(item=item, status__in=OPEN_TRANSFER).update(
                     status=TransferStatus.CANCELLED, updated_at=clock.now()
                 )
             audit_record(
                 action="circulation.checkout",
-                actor=actor,
+                actor=_staff_actor(actor, patron.pk),
                 subject=loan,
                 organisation_id=item.organisation_id,
                 data={
@@ -302,6 +329,8 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
             if patron is not None and not patron.keep_loan_history:
                 loan.patron = None
             loan.save(update_fields=["returned_at", "return_location", "patron", "updated_at"])
+            if patron is not None and not patron.keep_loan_history:
+                forget_title(patron, loan)
         # open transfers and trapped holds go with these two states only
         moving = item.status in (ItemStatus.IN_TRANSIT, ItemStatus.ON_HOLD_SHELF)
         if item.status == ItemStatus.IN_TRANSIT:
@@ -448,6 +477,21 @@ def _receive_transfer(item: Item, location, now) -> None:
         transfer.save(update_fields=["status", "received_at", "updated_at"])
 
 
+def forget_title(patron, loan: Loan) -> None:
+    """After a return by someone who keeps no loan history: the notices about the loan and
+    their ended holds of the title go too, so nothing links them to it any more. (A charge
+    for the loan stays: it is money owed, not history.)"""
+    from bieb.circulation.models import Notice
+
+    ended = Hold.objects.filter(
+        patron=patron,
+        edition_id=loan.edition_id,
+        status__in=(HoldStatus.COLLECTED, HoldStatus.CANCELLED, HoldStatus.EXPIRED),
+    )
+    Notice.objects.filter(Q(loan=loan) | Q(hold__in=ended)).delete()
+    ended.delete()
+
+
 def _overdue_charge(loan: Loan, late_days: int) -> Charge | None:
     if late_days <= 0 or loan.patron is None or loan.category == PatronCategory.YOUTH:
         return None
@@ -492,20 +536,44 @@ def transfer_send(transfer: Transfer, *, actor=None) -> Transfer:
 # --- renewals --------------------------------------------------------------------------------
 
 
+def _lock_item_of(loan: Loan) -> None:
+    """Lock the copy of ``loan`` before the loan itself, in the order checkout and checkin
+    lock them, so a renewal racing a return waits instead of deadlocking."""
+    item_id = Loan.objects.filter(pk=loan.pk).values_list("item_id", flat=True).first()
+    if item_id is not None:
+        Item.objects.select_for_update().filter(pk=item_id).values_list("pk").first()
+
+
 def renew(loan: Loan, *, actor=None, automatic: bool = False) -> Loan:
     """Extend ``loan`` by its policy's period from today (or from the due date, when that is
     later). Refused when someone waits for the title or the maximum is reached."""
     today = _local_today()
     with transaction.atomic():
+        _lock_item_of(loan)
         locked = (
             Loan.objects.select_for_update(of=("self",))
-            .select_related("item__home_location", "edition")
+            .select_related("item", "edition")
             .filter(pk=loan.pk)
             .first()
         )
         if locked is None or locked.returned_at is not None:
             raise DomainError("loan_closed", _("Deze uitlening is al afgesloten."), status=409)
         policy = policy_for(locked.organisation_id, locked.edition.format, locked.category)
+        if (
+            locked.due_date < today
+            and policy.overdue_fee_cents_per_day
+            and locked.patron is not None
+            and entitlements_for(locked.patron).pays_fees
+        ):
+            # renewing would wipe the late fee run up so far: bring it back (and pay) instead
+            raise DomainError(
+                "overdue",
+                _(
+                    "Dit exemplaar is te laat, dus verlengen kan niet meer. Breng het terug in"
+                    " een bibliotheek naar keuze."
+                ),
+                status=409,
+            )
         if locked.renewals >= policy.max_renewals:
             raise DomainError(
                 "renewal_limit",
@@ -513,7 +581,7 @@ def renew(loan: Loan, *, actor=None, automatic: bool = False) -> Loan:
                 % {"n": locked.renewals},
                 status=409,
             )
-        if _eligible_holds(locked.item, today).exists():
+        if _eligible_holds(locked.item, today).exclude(patron_id=locked.patron_id).exists():
             raise DomainError(
                 "reserved",
                 _("Iemand anders heeft deze titel gereserveerd; verlengen kan niet."),
@@ -529,7 +597,7 @@ def renew(loan: Loan, *, actor=None, automatic: bool = False) -> Loan:
         Item.objects.filter(pk=locked.item_id).update(due_date=due, updated_at=clock.now())
         audit_record(
             action="circulation.renew",
-            actor=actor,
+            actor=_staff_actor(actor, locked.patron_id),
             subject=locked,
             organisation_id=locked.organisation_id,
             data={"from": previous.isoformat(), "to": due.isoformat(), "automatic": automatic},
@@ -542,7 +610,9 @@ def auto_renew(*, today: dt.date | None = None, days_ahead: int = 1) -> dict[str
     as Dutch libraries do; the others stay due (the notices tell the borrower)."""
     today = today or _local_today()
     due = Loan.objects.filter(
-        returned_at__isnull=True, due_date__lte=today + dt.timedelta(days=days_ahead)
+        returned_at__isnull=True,
+        due_date__gte=today,  # an overdue loan is not renewed by itself
+        due_date__lte=today + dt.timedelta(days=days_ahead),
     ).values_list("pk", flat=True)
     renewed = refused = 0
     for pk in list(due):
@@ -570,6 +640,8 @@ def hold_place(
     """Reserve ``edition`` (or the copy ``item``) for pick-up at ``pickup_location``."""
     rights = entitlements_for(patron)
     if not rights.holds:
+        if rights.refusal == "consent_required":
+            raise _consent_refusal()
         raise DomainError(
             "no_card", _("Voor reserveren heb je een bibliotheekpas nodig."), status=403
         )
@@ -620,7 +692,7 @@ def hold_place(
             )
             audit_record(
                 action="circulation.hold_placed",
-                actor=actor or patron,
+                actor=_staff_actor(actor, patron.pk),
                 subject=hold,
                 organisation_id=pickup_location.organisation_id,
                 data={"edition": edition.pk, "scope": scope, "pickup": pickup_location.pk},
@@ -650,7 +722,7 @@ def hold_cancel(hold: Hold, *, actor=None) -> Hold:
         _end_hold(locked, HoldStatus.CANCELLED)
         audit_record(
             action="circulation.hold_cancelled",
-            actor=actor,
+            actor=_staff_actor(actor, locked.patron_id),
             subject=locked,
             organisation_id=locked.pickup_location.organisation_id,
             data={"trapped_item": locked.trapped_item_id},
@@ -672,7 +744,7 @@ def hold_pause(hold: Hold, *, not_before: dt.date | None, actor=None) -> Hold:
             )
         audit_record(
             action="circulation.hold_paused",
-            actor=actor,
+            actor=_staff_actor(actor, hold.patron_id),
             subject=hold,
             data={"not_before": not_before.isoformat() if not_before else None},
         )
@@ -696,7 +768,7 @@ def hold_change_pickup(hold: Hold, *, pickup_location, actor=None) -> Hold:
             )
         audit_record(
             action="circulation.hold_pickup_changed",
-            actor=actor,
+            actor=_staff_actor(actor, hold.patron_id),
             subject=hold,
             organisation_id=pickup_location.organisation_id,
             data={"pickup": pickup_location.pk},
@@ -742,6 +814,7 @@ def declare_lost(loan: Loan, *, actor=None) -> list[Charge]:
     its replacement cost (plus the organisation's administration fee) — under-18s too: this
     is no fee for borrowing."""
     with transaction.atomic():
+        _lock_item_of(loan)
         locked = (
             Loan.objects.select_for_update(of=("self",))
             .select_related("item", "patron")

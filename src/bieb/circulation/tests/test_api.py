@@ -636,7 +636,8 @@ def test_i_renew_my_own_loan(client, net):
     assert response.status_code == 200, response.content
     assert (response.json()["due_date"], response.json()["renewals"]) == ("2025-04-14", 1)
     assert Loan.objects.get(pk=loan.pk).due_date == dt.date(2025, 4, 14)
-    assert AuditEvent.objects.get(action="circulation.renew").actor_id == person.pk
+    # audited, without naming the person: a history they did not choose to keep
+    assert AuditEvent.objects.get(action="circulation.renew").actor_id is None
 
 
 def test_renewing_someone_elses_loan_is_not_found(client, net):
@@ -883,7 +884,7 @@ def test_i_cancel_my_own_hold_but_not_someone_elses(client, net):
     mine = call(client, "DELETE", f"{HOLDS}/{hold.pk}", owner)
     assert mine.status_code == 204
     assert Hold.objects.get(pk=hold.pk).status == HoldStatus.CANCELLED
-    assert AuditEvent.objects.get(action="circulation.hold_cancelled").actor_id == owner.pk
+    assert AuditEvent.objects.get(action="circulation.hold_cancelled").actor_id is None
 
     again = call(client, "DELETE", f"{HOLDS}/{hold.pk}", owner)
     assert error_of(again, 409) == "hold_closed"

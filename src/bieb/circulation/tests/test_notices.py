@@ -60,7 +60,7 @@ def test_the_nightly_round_sends_due_soon_and_overdue_notices_once(
 
     assert first["notices"] == {"due_soon": 1, "overdue": 1, "hold_expiring": 0}
     assert second["notices"] == {"due_soon": 0, "overdue": 0, "hold_expiring": 0}
-    assert first["auto_renew"] == {"renewed": 0, "refused": 1}
+    assert first["auto_renew"] == {"renewed": 0, "refused": 0}  # an overdue loan is not renewed
     kinds = dict(Notice.objects.values_list("patron_id", "kind"))
     assert kinds == {soon.pk: NoticeKind.DUE_SOON, late.pk: NoticeKind.OVERDUE}
     english = Notice.objects.get(patron=late)
@@ -139,3 +139,28 @@ def test_notices_show_in_mijn_leningen(client):
 
     assert "Je reservering ligt klaar" in html
     assert item.edition.title in html
+
+
+def test_a_failed_e_mail_is_not_marked_sent_and_no_address_means_no_e_mail(monkeypatch):
+    net = network()
+    item = copy_at(net.main)
+    services.checkout(patron=adult(), barcode=item.barcode, location=net.main)
+    person = adult(email="kapot@example.nl")
+    services.hold_place(patron=person, edition=item.edition, pickup_location=net.main)
+    services.checkin(barcode=item.barcode, location=net.main)
+    notice = Notice.objects.get(patron=person)
+
+    def broken(*args, **kwargs):
+        raise OSError("mail server down")
+
+    monkeypatch.setattr(notices, "send_mail", broken)
+    with pytest.raises(OSError):
+        notices.send(notice.pk)
+    notice.refresh_from_db()
+    assert notice.sent_at is None  # tried again later; the page does not say "sent"
+
+    monkeypatch.undo()
+    type(person).objects.filter(pk=person.pk).update(email="")
+    assert notices.send(notice.pk) is False
+    notice.refresh_from_db()
+    assert notice.sent_at is None

@@ -90,7 +90,7 @@ def test_open_charges_block_deletion_and_holds_end_with_the_account(client):
     Charge.objects.filter(pk=charge.pk).update(billed_at=charge.created_at)
     account_services.person_delete(user=person, actor=person)
 
-    hold.refresh_from_db()
-    assert hold.status == HoldStatus.CANCELLED
+    # the hold ended with the account, and nothing of it is kept
+    assert not Hold.objects.filter(pk=hold.pk).exists()
     assert not Notice.objects.filter(patron=person).exists()
     assert Hold.objects.filter(patron=person, status=HoldStatus.WAITING).count() == 0

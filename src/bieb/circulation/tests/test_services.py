@@ -524,3 +524,84 @@ def test_a_holder_who_takes_the_copy_before_it_travels_cancels_its_transfer():
     assert hold.status == HoldStatus.COLLECTED
     assert not Transfer.objects.filter(item=item, status__in=("to_send", "in_transit")).exists()
     assert services.checkin(barcode=item.barcode, location=net.main).destination == "shelf"
+
+
+# --- review fixes: consent, own holds, overdue renewals, forgetting -------------------------
+
+
+def test_under_16_without_guardian_consent_borrows_at_the_desk_but_places_no_hold():
+    from bieb.accounts.models import GuardianLink
+
+    net = network()
+    kid = child()  # ten years old
+    item = copy_at(net.main)
+    services.checkout(patron=adult(), barcode=item.barcode, location=net.main)
+
+    refused(
+        "consent_required",
+        services.hold_place,
+        patron=kid,
+        edition=item.edition,
+        pickup_location=net.main,
+    )
+    assert entitlements_for(kid).digital is False
+    services.checkout(patron=kid, barcode=copy_at(net.main).barcode, location=net.main)
+
+    GuardianLink.objects.create(guardian=adult(), child=kid, consent_given_at=clock.now())
+    services.hold_place(patron=kid, edition=item.edition, pickup_location=net.main)
+
+
+def test_borrowing_another_copy_ends_my_place_in_the_queue_and_my_own_hold_does_not_block_renewal():
+    net = network()
+    edition = EditionFactory()
+    out, other = copy_at(net.main, edition), copy_at(net.main, edition)
+    services.checkout(patron=adult(), barcode=out.barcode, location=net.main)
+    services.checkout(patron=adult(), barcode=other.barcode, location=net.main)
+    person = adult()
+    hold = services.hold_place(patron=person, edition=edition, pickup_location=net.main)
+    services.checkin(barcode=other.barcode, location=net.main)  # trapped for the person
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.READY
+
+    loan = services.checkout(patron=person, barcode=other.barcode, location=net.main)
+
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.COLLECTED
+    assert services.renew(loan).renewals == 1
+
+
+def test_an_overdue_loan_with_a_late_fee_is_not_renewed_but_a_childs_is():
+    net = network()
+    policy(net.org, loan_days=21, overdue_fee_cents_per_day=25)
+    grown, kid = adult(), child()
+    a = services.checkout(patron=grown, barcode=copy_at(net.main).barcode, location=net.main)
+    b = services.checkout(patron=kid, barcode=copy_at(net.main).barcode, location=net.main)
+
+    with later(25):
+        refused("overdue", services.renew, a)
+        assert services.renew(b).due_date == clock.today() + days(21)
+        assert services.auto_renew() == {"renewed": 0, "refused": 0}
+        result = services.checkin(barcode=a.item.barcode, location=net.main)
+    assert result.charge.amount_cents == 4 * 25
+
+
+def test_a_return_without_history_leaves_nothing_that_links_the_person_to_the_title():
+    from bieb.circulation.models import Notice
+
+    net = network()
+    item = copy_at(net.main)
+    services.checkout(patron=adult(), barcode=item.barcode, location=net.main)
+    person = adult()
+    hold = services.hold_place(
+        patron=person, edition=item.edition, pickup_location=net.main, actor=person
+    )
+    services.checkin(barcode=item.barcode, location=net.main)
+    loan = services.checkout(patron=person, barcode=item.barcode, location=net.main)
+    services.renew(loan, actor=person)
+
+    services.checkin(barcode=item.barcode, location=net.main)
+
+    assert not Loan.objects.filter(patron=person).exists()
+    assert not Hold.objects.filter(pk=hold.pk).exists()
+    assert not Notice.objects.filter(patron=person).exists()
+    assert not AuditEvent.objects.filter(actor=person).exists()
