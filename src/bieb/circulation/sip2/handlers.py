@@ -38,6 +38,7 @@ from bieb.circulation.sip2.replies import (
     log,
     log_refusal,
     media_type,
+    password_refusal_code,
     unknown_patron_message,
     wrong_password_message,
 )
@@ -247,7 +248,9 @@ def _sc_status(session: Session, request: Request) -> Response:
 
 def _patron_header(session: Session, request: Request, check: PatronCheck):
     """Status flags, language code, the summary (None for an unknown patron) and the fields
-    common to 24 and 64."""
+    common to 24 and 64. The name and the money owed only follow a right password (AD) in this
+    very message: a card number alone tells a machine whether the card is valid and may borrow
+    (the status flags), nothing about the person."""
     language = _language(session, request, check.person)
     fields: list[Field] = [("AO", session.institution_id), ("AA", check.card)]
     if not check.known:
@@ -256,15 +259,17 @@ def _patron_header(session: Session, request: Request, check: PatronCheck):
             fields += [("AE", ""), ("BL", "N"), ("AF", unknown_patron_message())]
         return patron_status_flags(None), language, None, fields
     summary = patron_summary(check.person, session.location.organisation_id)
-    fields += [("AE", check.person.full_name), ("BL", "Y")]
+    fields += [("AE", check.person.full_name if check.password_ok else ""), ("BL", "Y")]
     if check.password_given:
         fields.append(("CQ", yn(check.password_ok)))
-    if summary.fees_cents and not check.refused_password:
+    if summary.fees_cents and check.password_ok:
         fields += [("BH", "EUR"), ("BV", money(summary.fees_cents))]
     with translation.override(session.language):
         if check.refused_password:
-            log_refusal(session, f"patron {request.command}", "patron_password", check.card)
-            fields.append(("AF", wrong_password_message()))
+            log_refusal(
+                session, f"patron {request.command}", password_refusal_code(check), check.card
+            )
+            fields.append(("AF", wrong_password_message(check)))
         elif not summary.rights.physical:
             fields.append(
                 ("AF", _("Met deze pas kun je nu niet lenen. Vraag het aan een medewerker."))
@@ -290,8 +295,8 @@ def _patron_information(session: Session, request: Request) -> Response:
     check = patron_check(session, request.text("AA"), request.first("AD"))
     flags, language, summary, fields = _patron_header(session, request, check)
     fixed = [flags, language, sip_datetime()]
-    if summary is None or check.refused_password:
-        # no loans or holds for a card without its password
+    if summary is None or not check.password_ok:
+        # no counts, loans, holds or fines without a right password in this message
         blank = "    " if summary is not None else "0000"
         return Response("64", fixed + [blank] * 6, fields)
     fixed += [

@@ -6,6 +6,8 @@ a refusal becomes ok ``0`` with the reason on the machine's screen (AF, Dutch).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -27,9 +29,12 @@ from bieb.circulation.sip2.replies import (
     title_of,
 )
 from bieb.circulation.sip2.session import Session, card_tail
+from bieb.core import clock
 from bieb.core.errors import DomainError
 
 SORT_BINS = {"shelf": "SHELF", "hold_shelf": "HOLD", "transit": "TRANSIT"}
+#: a checkout the machine cancels (BI Y) must be this recent; older loans are returned, not undone
+CANCEL_WITHIN = dt.timedelta(minutes=10)
 
 
 def _lend_response(
@@ -118,11 +123,24 @@ def checkout(session: Session, request: Request) -> Response:
 
 
 def _cancel_checkout(session: Session, request: Request, check: PatronCheck, item) -> Response:
-    """BI=Y: the machine could not release the security tag; undo the patron's loan."""
+    """BI=Y: the machine could not release the security tag of the copy it just lent, and takes
+    the checkout back (SIP2 2.00: the SC cancels a failed transaction). Only a loan of that copy
+    to this patron made at this terminal's location in the last ``CANCEL_WITHIN`` is undone;
+    any other loan stays (a machine cannot use cancel to return someone's older loan)."""
     barcode = request.text("AB")
-    own = _own_open_loan(check.person, barcode)
-    if own is None:
-        log_refusal(session, "checkout cancel", "no_loan", check.card, barcode)
+    just_lent = (
+        Loan.objects.filter(
+            item__barcode=barcode,
+            returned_at__isnull=True,
+            patron=check.person,
+            checkout_location=session.location,
+            checked_out_at__gte=clock.now() - CANCEL_WITHIN,
+        )
+        .only("pk")
+        .first()
+    )
+    if just_lent is None:
+        log_refusal(session, "checkout cancel", "no_recent_loan", check.card, barcode)
         message = _("Er is geen uitlening om te annuleren.")
         return _lend_response(session, request, "12", ok=False, item=item, message=message)
     services.checkin(barcode=barcode, location=session.location, channel="sip2")

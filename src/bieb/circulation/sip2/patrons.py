@@ -1,28 +1,45 @@
 """Who is at the machine: the patron behind a card number, their password, their status.
 
 The SIP2 patron identifier (AA) is the 14-digit library card number, the patron password (AD)
-the password of the person's Bieb account. Nothing here writes; a checked password is not
-rehashed or upgraded (that happens when the person logs in on the web).
+the password of the person's Bieb account. Nothing here writes to the database; a checked
+password is not rehashed or upgraded (that happens when the person logs in on the web).
+
+Wrong passwords are counted per card in Django's cache (shared by every SIP2 process when the
+cache is Redis): after ``PASSWORD_MAX_FAILURES`` within ``PASSWORD_FAILURE_WINDOW`` seconds the
+card is locked for SIP2 password checks for ``PASSWORD_LOCK`` seconds, so a machine cannot be
+used to guess a person's web password. The cache keys hold a keyed hash of the card number,
+never the number itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.hashers import check_password
+from django.core.cache import cache
 from django.db.models import Sum
+from django.utils.crypto import salted_hmac
 
 from bieb.accounts.models import User
 from bieb.circulation.entitlements import Entitlements, entitlements_for
 from bieb.circulation.models import Charge, Hold, HoldStatus, Loan
 from bieb.circulation.policies import policy_for
-from bieb.circulation.sip2.session import Session
+from bieb.circulation.sip2.session import Session, card_tail
 from bieb.core import clock
 
+log = logging.getLogger("bieb.circulation.sip2")
+
 CARD = re.compile(r"[0-9]{14}")
+
+#: this many wrong passwords for one card within PASSWORD_FAILURE_WINDOW seconds ...
+PASSWORD_MAX_FAILURES = 5
+PASSWORD_FAILURE_WINDOW = 15 * 60
+#: ... lock its SIP2 password checks for this many seconds (every password is then "wrong")
+PASSWORD_LOCK = 15 * 60
 
 # patron status positions (SIP2 2.00, 14 characters, "Y" = condition true)
 CHARGE_DENIED, RENEWAL_DENIED, HOLD_DENIED = 0, 1, 3
@@ -37,6 +54,9 @@ class PatronCheck:
     password_given: bool = False
     #: AD matched the account password (False when not given)
     password_ok: bool = False
+    #: the card is locked after too many wrong passwords (by this one, or earlier: then AD was
+    #: not checked at all); password_ok is False
+    locked: bool = False
 
     @property
     def known(self) -> bool:
@@ -49,24 +69,84 @@ class PatronCheck:
 
 
 def patron_check(session: Session, card: str, password: str | None) -> PatronCheck:
-    """Look up the card and, when a password is sent, check it (once per session)."""
+    """Look up the card and, when a password is sent, check it (once per session) unless the
+    card is locked after too many wrong passwords. A wrong password counts towards the lock, a
+    right one clears the count."""
     card = (card or "").strip()
     check = PatronCheck(card=card)
     if CARD.fullmatch(card):
         person = User.objects.filter(card_number=card).first()
         if person is not None and not person.is_anonymised:
             check.person = person
-    if password:
-        check.password_given = True
-        if check.person is not None:
-            if session.password_known_good(card, password):
-                check.password_ok = True
-            elif check.person.has_usable_password() and check_password(
-                password, check.person.password
-            ):
-                session.remember_password(card, password)
-                check.password_ok = True
+    if not password:
+        return check
+    check.password_given = True
+    if check.person is None:
+        return check
+    if password_locked(card):
+        # not even the remembered digest is compared: that too would answer a guess
+        check.locked = True
+        log.warning(
+            "sip2 %s %s: card %s is locked for password checks, password not checked",
+            session.peer,
+            session.login,
+            card_tail(card),
+        )
+    elif session.password_known_good(card, password) or (
+        check.person.has_usable_password() and check_password(password, check.person.password)
+    ):
+        session.remember_password(card, password)
+        password_failures_clear(card)
+        check.password_ok = True
+    elif password_failed(card):
+        check.locked = True
+        log.warning(
+            "sip2 %s %s: card %s locked for password checks for %s s after %s wrong passwords",
+            session.peer,
+            session.login,
+            card_tail(card),
+            PASSWORD_LOCK,
+            PASSWORD_MAX_FAILURES,
+        )
     return check
+
+
+# --- wrong passwords per card ----------------------------------------------------------------
+
+
+def _cache_keys(card: str) -> tuple[str, str]:
+    digest = salted_hmac("bieb.circulation.sip2.password", card, algorithm="sha256").hexdigest()
+    return f"sip2:password-failures:{digest}", f"sip2:password-locked:{digest}"
+
+
+def password_locked(card: str) -> bool:
+    """Whether ``card`` is locked for SIP2 password checks now. The lock holds the time it ends
+    (by ``bieb.core.clock``); the cache entry's own timeout only clears it away."""
+    until = cache.get(_cache_keys(card)[1])
+    return until is not None and clock.now().timestamp() < until
+
+
+def password_failed(card: str) -> bool:
+    """Count a wrong password for ``card``; True when this one locks the card. The count is an
+    atomic cache increment, so guesses sent through many machines at once are all counted."""
+    failures_key, locked_key = _cache_keys(card)
+    cache.add(failures_key, 0, timeout=PASSWORD_FAILURE_WINDOW)
+    try:
+        failures = cache.incr(failures_key)
+    except ValueError:  # the window ended between add and incr
+        cache.add(failures_key, 1, timeout=PASSWORD_FAILURE_WINDOW)
+        failures = 1
+    if failures < PASSWORD_MAX_FAILURES:
+        return False
+    cache.set(locked_key, clock.now().timestamp() + PASSWORD_LOCK, timeout=PASSWORD_LOCK)
+    cache.delete(failures_key)  # after the lock, a fresh count
+    return True
+
+
+def password_failures_clear(card: str) -> None:
+    """A right password (only ever checked when the card is not locked): forget the wrong ones
+    and an ended lock."""
+    cache.delete_many(_cache_keys(card))
 
 
 @dataclass

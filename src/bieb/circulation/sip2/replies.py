@@ -75,8 +75,17 @@ def unknown_patron_message() -> str:
     return _("Deze pas kennen we niet. Vraag het aan een medewerker.")
 
 
-def wrong_password_message() -> str:
+def wrong_password_message(check: PatronCheck | None = None) -> str:
+    if check is not None and check.locked:
+        return _(
+            "Te vaak een verkeerde pincode of wachtwoord. Probeer het over een kwartier opnieuw "
+            "of vraag het aan een medewerker."
+        )
     return _("Je pincode of wachtwoord klopt niet. Probeer het opnieuw.")
+
+
+def password_refusal_code(check: PatronCheck) -> str:
+    return "patron_password_locked" if check.locked else "patron_password"
 
 
 def log_refusal(session: Session, what: str, code: str, card: str = "", barcode: str = "") -> None:
@@ -99,6 +108,6 @@ def patron_gate(session: Session, request: Request, what: str) -> tuple[PatronCh
         log_refusal(session, what, "patron_unknown", check.card, barcode)
         return check, unknown_patron_message()
     if check.refused_password:
-        log_refusal(session, what, "patron_password", check.card, barcode)
-        return check, wrong_password_message()
+        log_refusal(session, what, password_refusal_code(check), check.card, barcode)
+        return check, wrong_password_message(check)
     return check, None

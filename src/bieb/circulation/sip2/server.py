@@ -3,8 +3,8 @@
 The circulation services are synchronous Django ORM code, so each connection gets its own
 thread (``socketserver.ThreadingTCPServer``) and, through Django, its own database connection.
 A connection's thread reads CR-terminated frames, answers each through ``handlers``, and on the
-way out (the machine hung up, the line dropped, too many bad frames or failed logins, idle too
-long, the server stopping) closes its database connection. Nothing one connection does can stop
+way out (the machine hung up, the line dropped, too many bad frames or failed logins, no login
+within ``login_timeout``, idle too long, the server stopping) closes its database connection. Nothing one connection does can stop
 another: every error is caught at the frame (``handlers.handle_frame``) or the connection.
 
 Database connections follow Django's request cycle: ``close_old_connections`` before and
@@ -20,6 +20,7 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 
 from django.db import close_old_connections, connection
 
@@ -34,6 +35,9 @@ DEFAULT_PORT = 6001
 DB_RELEASE_AFTER = 30.0
 #: a machine quiet this long is disconnected (seconds); it reconnects and logs in again
 IDLE_TIMEOUT = 30 * 60.0
+#: a connection not logged in this long after it connected (or was logged out) is closed
+#: (seconds), however much it sends: only a logged-in machine may hold a connection for long
+LOGIN_TIMEOUT = 30.0
 MAX_CONNECTIONS = 500
 
 
@@ -44,7 +48,6 @@ class Sip2Handler(socketserver.BaseRequestHandler):
         sock: socket.socket = self.request
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # notice a dead line
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small frames, answer now
-        sock.settimeout(min(DB_RELEASE_AFTER, self.server.idle_timeout))
 
     def handle(self) -> None:
         host, port = self.client_address[:2]
@@ -66,7 +69,8 @@ class Sip2Handler(socketserver.BaseRequestHandler):
         sock: socket.socket = self.request
         buffer = b""
         discarding = False  # inside an over-long frame: drop bytes up to its CR
-        idle = 0.0
+        heard = time.monotonic()  # when the machine last sent anything
+        anonymous_since: float | None = heard  # not logged in since then (None: logged in)
         while not self.server.stopping.is_set():
             end = buffer.find(b"\r")
             if end == -1:
@@ -76,17 +80,28 @@ class Sip2Handler(socketserver.BaseRequestHandler):
                         if not self._answer(session, buffer):
                             return "too many bad frames"
                     buffer = b""
+                now = time.monotonic()
+                if session.logged_in:
+                    anonymous_since = None
+                elif anonymous_since is None:  # logged out (switched off, or a failed 93)
+                    anonymous_since = now
+                wait = min(DB_RELEASE_AFTER, self.server.idle_timeout - (now - heard))
+                if anonymous_since is not None:
+                    login_left = self.server.login_timeout - (now - anonymous_since)
+                    if login_left <= 0:
+                        return f"not logged in within {self.server.login_timeout:g} s"
+                    wait = min(wait, login_left)
+                if wait <= 0:
+                    return "idle too long"
+                sock.settimeout(wait)
                 try:
                     chunk = sock.recv(4096)
                 except TimeoutError:
                     connection.close()  # quiet machine: give the database connection back
-                    idle += sock.gettimeout() or DB_RELEASE_AFTER
-                    if idle >= self.server.idle_timeout:
-                        return "idle too long"
                     continue
                 if not chunk:
                     return "server stopping" if self.server.stopping.is_set() else "machine hung up"
-                idle = 0.0
+                heard = time.monotonic()
                 buffer += chunk
                 continue
             frame, buffer = buffer[:end], buffer[end + 1 :]
@@ -124,11 +139,13 @@ class Sip2Server(socketserver.ThreadingTCPServer):
         *,
         encoding: str = "utf-8",
         idle_timeout: float = IDLE_TIMEOUT,
+        login_timeout: float = LOGIN_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         "".encode(encoding)  # an unknown encoding fails here, not at the first machine
         self.encoding = encoding
         self.idle_timeout = idle_timeout
+        self.login_timeout = login_timeout
         self.max_connections = max_connections
         self.stopping = threading.Event()
         self._serving = False
@@ -184,6 +201,7 @@ def serve(
     *,
     encoding: str = "utf-8",
     idle_timeout: float = IDLE_TIMEOUT,
+    login_timeout: float = LOGIN_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
     ready=None,
 ) -> None:
@@ -192,7 +210,11 @@ def serve(
     import signal
 
     server = Sip2Server(
-        (host, port), encoding=encoding, idle_timeout=idle_timeout, max_connections=max_connections
+        (host, port),
+        encoding=encoding,
+        idle_timeout=idle_timeout,
+        login_timeout=login_timeout,
+        max_connections=max_connections,
     )
 
     def interrupt(signum, frame):

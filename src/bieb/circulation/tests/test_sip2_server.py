@@ -11,11 +11,14 @@ database connection, so these tests run on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import select
 import socket
 import threading
 import time
 
 import pytest
+from django.core.cache import cache
 from pysip2 import (
     ACSStatusResponse,
     CheckinRequest,
@@ -49,6 +52,7 @@ from bieb.catalog.models import Item, ItemStatus
 from bieb.catalog.tests.factories import EditionFactory
 from bieb.circulation import services
 from bieb.circulation.models import Hold, HoldStatus, Loan, Terminal
+from bieb.circulation.sip2 import patrons
 from bieb.circulation.sip2.server import Sip2Server
 from bieb.circulation.sip2.terminals import terminal_create, terminal_set_active
 from bieb.circulation.tests.factories import adult, copy_at, network, policy
@@ -130,6 +134,14 @@ def raw_frame(body: str, seq: int | None = 0) -> bytes:
     return prefix + calculate_checksum(prefix).encode("ascii") + b"\r"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # wrong-password counts and locks live in the cache, shared with the server's threads
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def server():
     sip2 = Sip2Server(("127.0.0.1", 0))
@@ -188,6 +200,17 @@ def checkin(library: Library, barcode: str) -> CheckinRequest:
         institution_id=library.code,
         item_identifier=barcode,
         terminal_password="",
+    )
+
+
+def patron_status(library: Library, password, *, card: str | None = None) -> PatronStatusRequest:
+    return PatronStatusRequest(
+        language="000",
+        transaction_date=ts(),
+        institution_id=library.code,
+        patron_identifier=card or library.card,
+        terminal_password="",
+        patron_password=password,
     )
 
 
@@ -279,17 +302,7 @@ def test_patron_status_checks_the_card_and_the_account_password(server, library)
     machine = machine_for(server, library)
 
     def status(card, password):
-        return machine.request(
-            PatronStatusRequest(
-                language="000",
-                transaction_date=ts(),
-                institution_id=library.code,
-                patron_identifier=card,
-                terminal_password="",
-                patron_password=password,
-            ),
-            PatronStatusResponse,
-        )
+        return machine.request(patron_status(library, password, card=card), PatronStatusResponse)
 
     good = status(library.card, PASSWORD)
     wrong = status(library.card, "1234")
@@ -299,11 +312,52 @@ def test_patron_status_checks_the_card_and_the_account_password(server, library)
     assert good.personal_name == library.patron.full_name
     assert good.patron_status[0] == " "  # may borrow
     assert (wrong.valid_patron, wrong.valid_patron_password) == ("Y", "N")
+    assert wrong.personal_name == ""  # no name for a wrong password
     assert any("pincode" in m for m in wrong.screen_message)
     assert unknown.valid_patron == "N"
     assert unknown.personal_name == ""
     assert unknown.patron_status.startswith("YYYY")  # no privileges for an unknown card
     assert any("kennen we niet" in m for m in unknown.screen_message)
+    machine.close()
+
+
+def test_a_card_number_alone_tells_only_whether_the_card_may_borrow(server, library):
+    policy(library.net.org, overdue_fee_cents_per_day=20, overdue_fee_max_cents=500)
+    late = library.copy()
+    with clock.frozen(clock.now() - dt.timedelta(days=30)):
+        services.checkout(patron=library.patron, barcode=late.barcode, location=library.net.main)
+    services.checkin(barcode=late.barcode, location=library.net.main)  # a fee on the card
+    lent = library.copy()
+    services.checkout(patron=library.patron, barcode=lent.barcode, location=library.net.main)
+    machine = machine_for(server, library)
+    # the same password checked once on this connection: it must come again in every message
+    assert machine.request(patron_status(library, PASSWORD), PatronStatusResponse).fee_amount
+
+    status = machine.request(patron_status(library, ""), PatronStatusResponse)  # AD empty
+    information = {
+        password: machine.request(
+            patron_information(library, "  Y       ", password=password),
+            PatronInformationResponse,
+        )
+        for password in (None, "0000")
+    }
+    fines = machine.request(
+        patron_information(library, "   Y      ", password=None), PatronInformationResponse
+    )
+
+    assert (status.valid_patron, status.valid_patron_password) == ("Y", None)
+    assert status.personal_name == ""
+    assert status.fee_amount is None and status.currency_type is None
+    assert status.patron_status[0] == " "  # the machine may still lend on the card
+    for password, answer in information.items():
+        assert answer.valid_patron == "Y"
+        assert answer.valid_patron_password == ("N" if password else None)
+        assert answer.personal_name == ""
+        assert answer.charged_items == ()
+        assert answer.charged_items_count == "    " and answer.fine_items_count == "    "
+        assert answer.charged_items_limit is None
+        assert answer.fee_amount is None
+    assert fines.fine_items == ()
     machine.close()
 
 
@@ -355,6 +409,70 @@ def test_patron_information_with_a_wrong_password_shows_no_loans(server, library
     assert answer.valid_patron_password == "N"
     assert answer.charged_items == ()
     assert answer.charged_items_count == "    "
+    machine.close()
+
+
+def test_five_wrong_passwords_lock_the_card_even_for_the_right_one_until_it_ends(
+    server, library, caplog, monkeypatch
+):
+    caplog.set_level(logging.INFO, logger="bieb.circulation.sip2")
+    checked = []
+    real_check = patrons.check_password
+    monkeypatch.setattr(
+        patrons, "check_password", lambda *args: checked.append(1) or real_check(*args)
+    )
+    item, other = library.copy(), library.copy()
+    first, second = machine_for(server, library), machine_for(server, library)
+
+    # guessed through two machines: the count is the card's, not the connection's
+    guesses = [
+        machine.request(patron_status(library, f"{n:04d}"), PatronStatusResponse)
+        for n, machine in zip(range(5), [first, second] * 3, strict=False)
+    ]
+    checks_before_lock = len(checked)
+    right = first.request(patron_status(library, PASSWORD), PatronStatusResponse)
+    elsewhere = second.request(patron_information(library, "  Y       "), PatronInformationResponse)
+    lend = first.request(checkout(library, item.barcode, password=PASSWORD), CheckoutResponse)
+    card_only = second.request(checkout(library, other.barcode), CheckoutResponse)
+    checks_while_locked = len(checked) - checks_before_lock
+    with clock.frozen(clock.now() + dt.timedelta(minutes=patrons.PASSWORD_LOCK // 60 + 1)):
+        after = first.request(patron_status(library, PASSWORD), PatronStatusResponse)
+
+    assert [g.valid_patron_password for g in guesses] == ["N"] * 5
+    assert checks_before_lock == 5
+    assert any("Te vaak" in m for m in guesses[-1].screen_message)
+    assert (right.valid_patron, right.valid_patron_password) == ("Y", "N")
+    assert right.personal_name == ""
+    assert any("Te vaak" in m for m in right.screen_message)
+    assert elsewhere.valid_patron_password == "N"
+    assert elsewhere.charged_items_count == "    " and elsewhere.personal_name == ""
+    assert lend.ok == "0" and "Te vaak" in lend.screen_message[0]
+    assert not Loan.objects.filter(item=item).exists()
+    assert card_only.ok == "1"  # the lock is on passwords; card-only lending is a policy
+    assert checks_while_locked == 0  # locked: the password is not even looked at
+    assert (after.valid_patron_password, after.personal_name) == ("Y", library.patron.full_name)
+    assert "locked for password checks" in caplog.text
+    assert library.card[-4:] in caplog.text
+    assert library.card not in caplog.text
+    first.close()
+    second.close()
+
+
+def test_a_right_password_clears_the_count_of_wrong_ones(server, library):
+    machine = machine_for(server, library)
+    below = patrons.PASSWORD_MAX_FAILURES - 1
+
+    def status(password):
+        return machine.request(patron_status(library, password), PatronStatusResponse)
+
+    first_round = [status("0000").valid_patron_password for _ in range(below)]
+    between = status(PASSWORD).valid_patron_password
+    second_round = [status("1111").valid_patron_password for _ in range(below)]
+    last = status(PASSWORD)
+
+    assert first_round == second_round == ["N"] * below
+    assert between == "Y"
+    assert (last.valid_patron_password, last.personal_name) == ("Y", library.patron.full_name)
     machine.close()
 
 
@@ -467,27 +585,53 @@ def test_checkout_of_an_own_copy_renews_it_when_the_machine_allows(server, libra
     machine.close()
 
 
-def test_checkout_cancel_undoes_the_patrons_loan(server, library):
-    item = library.copy()
-    machine = machine_for(server, library)
-    machine.request(checkout(library, item.barcode), CheckoutResponse)
-
-    cancel = CheckoutRequest(
+def cancel_checkout(library: Library, barcode: str, *, card: str | None = None):
+    return CheckoutRequest(
         sc_renewal_policy="N",
         no_block="N",
         transaction_date=ts(),
         nb_due_date=ts(),
         institution_id=library.code,
-        patron_identifier=library.card,
-        item_identifier=item.barcode,
+        patron_identifier=card or library.card,
+        item_identifier=barcode,
         terminal_password="",
         cancel="Y",
     )
-    answer = machine.request(cancel, CheckoutResponse)
+
+
+def test_checkout_cancel_undoes_the_patrons_loan(server, library):
+    item = library.copy()
+    machine = machine_for(server, library)
+    machine.request(checkout(library, item.barcode), CheckoutResponse)
+
+    answer = machine.request(cancel_checkout(library, item.barcode), CheckoutResponse)
 
     assert answer.ok == "1"
     assert not Loan.objects.filter(item=item, returned_at__isnull=True).exists()
     assert Item.objects.get(pk=item.pk).status == ItemStatus.AVAILABLE
+    machine.close()
+
+
+def test_checkout_cancel_undoes_only_a_loan_just_made_here_to_this_patron(server, library):
+    older = library.copy()
+    with clock.frozen(clock.now() - dt.timedelta(minutes=11)):
+        services.checkout(patron=library.patron, barcode=older.barcode, location=library.net.main)
+    elsewhere = copy_at(library.net.branch)
+    services.checkout(patron=library.patron, barcode=elsewhere.barcode, location=library.net.branch)
+    someone = adult()
+    theirs = library.copy()
+    services.checkout(patron=someone, barcode=theirs.barcode, location=library.net.main)
+    machine = machine_for(server, library)
+
+    too_old = machine.request(cancel_checkout(library, older.barcode), CheckoutResponse)
+    other_place = machine.request(cancel_checkout(library, elsewhere.barcode), CheckoutResponse)
+    not_theirs = machine.request(cancel_checkout(library, theirs.barcode), CheckoutResponse)
+
+    for answer in (too_old, other_place, not_theirs):
+        assert answer.ok == "0"
+        assert "geen uitlening" in answer.screen_message[0]
+    assert Loan.objects.filter(returned_at__isnull=True).count() == 3
+    assert not AuditEvent.objects.filter(action="circulation.checkin").exists()
     machine.close()
 
 
@@ -545,17 +689,7 @@ def test_a_late_return_shows_the_fee_and_the_patron_status_then_carries_it(serve
     returned = machine.request(checkin(library, item.barcode), CheckinResponse)
 
     def status(password):
-        return machine.request(
-            PatronStatusRequest(
-                language="000",
-                transaction_date=ts(),
-                institution_id=library.code,
-                patron_identifier=library.card,
-                terminal_password="",
-                patron_password=password,
-            ),
-            PatronStatusResponse,
-        )
+        return machine.request(patron_status(library, password), PatronStatusResponse)
 
     right, wrong = status(PASSWORD), status("nope")
 
@@ -894,6 +1028,51 @@ def test_a_quiet_machine_is_disconnected_after_the_idle_timeout(library):
             machine.login("automaat-1", library.password)
         assert wait_until(lambda: quick.connections == 0)
         machine.close()
+    finally:
+        quick.stop()
+        thread.join(timeout=10)
+
+
+def wait_closed(machine: Machine, timeout: float = 10.0, drip: bytes = b"") -> float | None:
+    """Seconds until the server closes ``machine``'s connection (None: still open after
+    ``timeout``), sending ``drip`` every 0.1 s meanwhile."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        try:
+            if drip:
+                machine.sock.sendall(drip)
+            readable, _, _ = select.select([machine.sock], [], [], 0.1)
+            if readable and not machine.sock.recv(4096):
+                return time.monotonic() - start
+        except OSError:  # reset: closed with our bytes unread
+            return time.monotonic() - start
+    return None
+
+
+def test_a_connection_that_does_not_log_in_is_closed_after_the_login_deadline(library, caplog):
+    caplog.set_level(logging.INFO, logger="bieb.circulation.sip2")
+    quick = Sip2Server(("127.0.0.1", 0), login_timeout=1.0)
+    thread = threading.Thread(target=quick.serve_forever, daemon=True)
+    thread.start()
+    try:
+        member = machine_for(quick, library)
+        silent, dripping = Machine(quick.port), Machine(quick.port)
+        assert silent.login("automaat-1", "guess").ok == "0"  # a failed login is no login
+
+        silent_closed = wait_closed(silent)
+        dripping_closed = wait_closed(dripping, drip=b"9")  # never a whole frame
+
+        assert silent_closed is not None and dripping_closed is not None
+        assert dripping_closed < 5  # bytes do not keep a connection without a login alive
+        status = member.request(
+            SCStatusRequest(status_code="0", max_print_width="080", protocol_version="2.00"),
+            ACSStatusResponse,
+        )
+        assert status.online_status == "Y"  # logged in: past the deadline and still served
+        assert wait_until(lambda: quick.connections == 1)
+        assert "not logged in within 1 s" in caplog.text
+        for machine in (member, silent, dripping):
+            machine.close()
     finally:
         quick.stop()
         thread.join(timeout=10)

@@ -54,6 +54,12 @@ class Command(BaseCommand):
             default=sip2_server.IDLE_TIMEOUT,
             help="seconds before a quiet machine is disconnected",
         )
+        serve.add_argument(
+            "--login-timeout",
+            type=float,
+            default=sip2_server.LOGIN_TIMEOUT,
+            help="seconds a connection may stay without logging in",
+        )
         serve.add_argument("--max-connections", type=int, default=sip2_server.MAX_CONNECTIONS)
         add = sub.add_parser("terminal-add", help="create a machine account; prints its password")
         add.add_argument("--location", required=True, help="slug of the machine's location")
@@ -96,6 +102,7 @@ class Command(BaseCommand):
                 options["port"],
                 encoding=options["encoding"],
                 idle_timeout=options["idle_timeout"],
+                login_timeout=options["login_timeout"],
                 max_connections=options["max_connections"],
                 ready=ready,
             )
