@@ -8,9 +8,15 @@ many residents borrow at once.
 
 Queue: a title whose licences are all lent gets a waiting list (``DigitalHold``), first come
 first served. When a slot frees, the first in line who may use it is offered it: the hold is
-``ready`` until ``ready_until`` and the slot is kept for them (others see no room) until they
-borrow, cancel or the offer lapses. Loans end by themselves at ``expires_at``
-(``expire_digital_loans``, and at once when someone borrows the title again).
+``ready`` until ``ready_until`` and the slot is kept for them (others who could use it see no
+room) until they borrow, cancel or the offer lapses. A hold keeps slots only from licences its
+holder may use (``room_after_queue``): a member of another library waiting for a lent-out
+licence does not stand between a member of this library and this library's free one. Loans
+end by themselves at ``expires_at`` (``expire_digital_loans``; and on the spot, before anything
+is counted, when someone borrows or queues for the title or the borrower borrows anything).
+
+Privacy: audit rows of a resident's own actions name no actor and carry ids only; a loan
+ending forgets the borrower (and their ended holds of the title) unless they keep a history.
 
 Locks, always in this order: the person, the title's licences (primary-key order), holds,
 loans. A command that ends a loan reads the loan's title first, locks the licences, then
@@ -24,6 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -35,7 +43,7 @@ from django.utils.translation import gettext as _
 from bieb.catalog import services as catalog_services
 from bieb.catalog.models import DIGITAL_FORMATS, DigitalLicence, Edition, LicenceModel
 from bieb.circulation.entitlements import Entitlements, entitlements_for
-from bieb.circulation.models import DigitalHold, DigitalLoan, HoldStatus, NoticeKind
+from bieb.circulation.models import DigitalHold, DigitalLoan, HoldStatus, Notice, NoticeKind
 from bieb.circulation.policies import policy_for
 from bieb.core import clock
 from bieb.core.audit import audit_record
@@ -179,13 +187,100 @@ def ahead_of(patron, edition_id: int, own_hold: DigitalHold | None) -> int:
     ready = others.filter(status=HoldStatus.READY).count()
     if own_hold is not None and own_hold.status == HoldStatus.READY:
         return ready
+    return ready + _waiting_before(others, own_hold).count()
+
+
+def _waiting_before(others, own_hold: DigitalHold | None):
     waiting = others.filter(status=HoldStatus.WAITING)
     if own_hold is not None:
         waiting = waiting.filter(
             Q(placed_at__lt=own_hold.placed_at)
             | Q(placed_at=own_hold.placed_at, pk__lt=own_hold.pk)
         )
-    return ready + waiting.count()
+    return waiting.order_by("placed_at", "pk")
+
+
+def users_of(licences: list[DigitalLicence]) -> set[int] | None:
+    """The home organisations whose members may use one of ``licences``; None: everyone (a
+    national licence is among them)."""
+    organisations = {licence.organisation_id for licence in licences}
+    if None in organisations:
+        return None
+    return {pk for pk in organisations if pk is not None}
+
+
+class _Slots:
+    """The free slots of a title and the offered holds that keep some of them, as the waiting
+    list is served (``_offer_free_slots``): an offer keeps a slot only from those who could
+    have used it, so a member of another library waiting for a lent-out licence takes nothing
+    from this library's free one. ``kept``: home organisation -> offered holds."""
+
+    def __init__(self, licences: list[DigitalLicence], today: dt.date, kept: Counter) -> None:
+        self.today = today
+        self.free = [licence for licence in licences if _free_slots(licence, today)]
+        self.kept = kept
+
+    def room(self, licences: list[DigitalLicence] | None = None) -> int:
+        """Slots of ``licences`` (all free ones when None) not kept for an offer."""
+        candidates = self.free if licences is None else licences
+        if not candidates:
+            return 0
+        users = users_of(candidates)
+        competing = sum(n for org, n in self.kept.items() if users is None or org in users)
+        return free_room(candidates, self.today) - competing
+
+    def room_for(self, organisation_id: int | None) -> int:
+        return self.room(usable_licences(self.free, organisation_id))
+
+    def take(self, organisation_id: int | None) -> bool:
+        """A holder from ``organisation_id`` takes a slot when one is free for them."""
+        if self.room_for(organisation_id) < 1:
+            return False
+        self.kept[organisation_id] += 1
+        return True
+
+
+def room_after_queue(
+    licences: list[DigitalLicence],
+    today: dt.date,
+    *,
+    organisation_id: int | None,
+    ready: Iterable[int | None],
+    waiting: Iterable[int | None],
+) -> int:
+    """Loans a member of ``organisation_id`` may start now under ``licences`` (all the title's)
+    once the queue before them is served as ``_offer_free_slots`` serves it. ``ready``: the home
+    organisations of the other offered holds (each keeps a slot); ``waiting``: those of the
+    waiting holds before them, in order."""
+    slots = _Slots(licences, today, Counter(ready))
+    for waiting_organisation in waiting:
+        if slots.room() < 1:
+            return 0
+        slots.take(waiting_organisation)
+    if slots.room() < 1:
+        return 0
+    return slots.room_for(organisation_id)
+
+
+def _room(
+    patron, edition_id: int, own_hold: DigitalHold | None, licences, today: dt.date
+) -> tuple[int, int]:
+    """(loans ``patron`` may start now, places before them in the queue); ``licences``: all
+    of the title's."""
+    others = DigitalHold.objects.filter(edition_id=edition_id).exclude(patron=patron)
+    organisation = "patron__home_organisation_id"
+    ready = list(others.filter(status=HoldStatus.READY).values_list(organisation, flat=True))
+    waiting: list[int | None] = []
+    if own_hold is None or own_hold.status == HoldStatus.WAITING:
+        waiting = list(_waiting_before(others, own_hold).values_list(organisation, flat=True))
+    room = room_after_queue(
+        licences,
+        today,
+        organisation_id=patron.home_organisation_id,
+        ready=ready,
+        waiting=waiting,
+    )
+    return room, len(ready) + len(waiting)
 
 
 def _queue_length(edition_id: int) -> int:
@@ -236,26 +331,36 @@ def digital_checkout(*, patron, edition: Edition, actor=None) -> DigitalLoan:
     """Lend the digital ``edition`` to ``patron`` under the best licence with room: an
     always-available one, else their own library's, else a national one. Someone whose hold
     was offered the freed slot borrows it; anyone else only borrows past the queue when a slot
-    is free for nobody in it. Fulfils the borrower's hold. The loan ends by itself after the
-    licence's loan period (never after a time-metered licence ends)."""
+    is free for nobody in it who may use it. Fulfils the borrower's hold. The loan ends by
+    itself after the licence's loan period (never after a time-metered licence ends).
+
+    First, each in a transaction of its own so that a refusal does not undo it: the person's
+    loans that ran out are closed (they count towards no limit and hold no licence slot), and
+    so are the title's, and free slots of the title are offered to the waiting list."""
     _refuse_not_digital(edition)
     rights = _digital_rights(patron)
     organisation_id = patron.home_organisation_id
+    _end_expired_of(patron, but=edition.pk)
+    _settle(edition.pk, borrower_id=patron.pk)
     try:
         with transaction.atomic():
             now, today = clock.now(), clock.today()
             _lock_person(patron)
             _lock_licences(edition.pk, every=True)
             if _end_expired(edition.pk, now):
-                _offer_free_slots(edition.pk)
-            licences = usable_licences(_lock_licences(edition.pk, every=True), organisation_id)
+                _offer_free_slots(edition.pk, borrower_id=patron.pk)
+            every = _lock_licences(edition.pk, every=True)
+            licences = usable_licences(every, organisation_id)
             if DigitalLoan.objects.filter(
                 patron=patron, edition=edition, returned_at__isnull=True
             ).exists():
                 raise _already_borrowed()
             policy = policy_for(organisation_id or 0, edition.format, rights.category)
             open_loans = DigitalLoan.objects.filter(
-                patron=patron, returned_at__isnull=True, edition__format=edition.format
+                patron=patron,
+                returned_at__isnull=True,
+                expires_at__gt=now,
+                edition__format=edition.format,
             ).count()
             if open_loans >= policy.max_loans:
                 raise DomainError(
@@ -272,8 +377,8 @@ def digital_checkout(*, patron, edition: Edition, actor=None) -> DigitalLoan:
                 .filter(patron=patron, edition=edition, status__in=ACTIVE_DIGITAL_HOLD)
                 .first()
             )
-            ahead = ahead_of(patron, edition.pk, own_hold)
-            if free_room(licences, today) - ahead < 1:
+            room, ahead = _room(patron, edition.pk, own_hold, every, today)
+            if room < 1:
                 raise _no_room(licences, ahead, own_hold, today)
             licence = None
             for candidate in sorted(licences, key=_preference(organisation_id)):
@@ -300,20 +405,50 @@ def digital_checkout(*, patron, edition: Edition, actor=None) -> DigitalLoan:
             catalog_services.edition_refresh_availability([edition.pk])
             audit_record(
                 action="circulation.digital_checkout",
-                actor=actor or patron,
+                actor=_staff_actor(actor, patron.pk),
                 subject=loan,
                 organisation_id=licence.organisation_id,
-                data={
-                    "edition": edition.pk,
-                    "licence": licence.pk,
-                    "model": licence.model,
-                    "expires_at": loan.expires_at.isoformat(),
-                    "hold": own_hold.pk if own_hold else None,
-                },
+                data={"loan": loan.pk, "licence": licence.pk},
             )
     except IntegrityError as exc:  # the same person borrowing it twice at once
         raise _already_borrowed() from exc
     return loan
+
+
+def _staff_actor(actor, patron_id: int | None):
+    """The actor to audit: staff acting for someone, not the person acting for themself (an
+    audit row naming them beside a loan or hold would keep the reading history they chose not
+    to keep; the rows of their own actions carry ids only)."""
+    if actor is None or getattr(actor, "pk", None) == patron_id:
+        return None
+    return actor
+
+
+def _settle(edition_id: int, *, borrower_id: int | None = None) -> None:
+    """In a transaction of its own: end the title's loans that ran out and offer its free
+    slots to the waiting list (see ``_offer_free_slots`` for ``borrower_id``)."""
+    with transaction.atomic():
+        _lock_licences(edition_id, every=True)
+        ended = _end_expired(edition_id, clock.now())
+        offered = _offer_free_slots(edition_id, borrower_id=borrower_id)
+        if ended or offered:
+            _note_waiting(edition_id)
+            catalog_services.edition_refresh_availability([edition_id])
+
+
+def _end_expired_of(patron, *, but: int | None = None) -> None:
+    """Close the person's loans that ran out and the nightly job has not closed yet, title by
+    title as the job does (``but``: a title the caller settles itself)."""
+    editions = (
+        DigitalLoan.objects.filter(
+            patron=patron, returned_at__isnull=True, expires_at__lte=clock.now()
+        )
+        .exclude(edition_id=but)
+        .values_list("edition_id", flat=True)
+        .distinct()
+    )
+    for edition_id in sorted(editions):
+        _settle(edition_id)
 
 
 def _already_borrowed() -> DomainError:
@@ -336,13 +471,30 @@ def _close(loan: DigitalLoan, *, at: dt.datetime, action: str, actor=None) -> No
         loan.patron = None
     loan.save(update_fields=["returned_at", "patron", "updated_at"])
     catalog_services.licence_release(loan.licence_id)
+    if patron is not None and not patron.keep_loan_history:
+        _forget_title(patron, loan.edition_id)
     audit_record(
         action=action,
-        actor=actor,
+        actor=_staff_actor(actor, patron.pk if patron is not None else None),
         subject=loan,
         organisation_id=loan.licence.organisation_id,
-        data={"edition": loan.edition_id, "licence": loan.licence_id},
+        data={"loan": loan.pk, "licence": loan.licence_id},
     )
+
+
+def _forget_title(patron, edition_id: int) -> None:
+    """After a loan of someone who keeps no loan history ends: their ended places on the
+    title's waiting list and the notices about them go too, so nothing links them to it any
+    more (as ``services.forget_title`` does for printed books)."""
+    ended = list(
+        DigitalHold.objects.filter(patron=patron, edition_id=edition_id)
+        .exclude(status__in=ACTIVE_DIGITAL_HOLD)
+        .values_list("pk", flat=True)
+    )
+    if ended:
+        keys = [f"digital_hold_ready:{pk}" for pk in ended]
+        Notice.objects.filter(patron=patron, key__in=keys).delete()
+        DigitalHold.objects.filter(pk__in=ended).delete()
 
 
 def _end_expired(edition_id: int, now: dt.datetime) -> int:
@@ -422,13 +574,22 @@ def _after_slots_change(edition_id: int) -> list[DigitalHold]:
     return offered
 
 
-def _offer_free_slots(edition_id: int) -> list[DigitalHold]:
-    """Offer free slots to the waiting list in order: each first-in-line holder who may use a
-    licence with room (not counting slots already kept for offered holds) gets ``ready``."""
+def _offer_free_slots(edition_id: int, *, borrower_id: int | None = None) -> list[DigitalHold]:
+    """Offer free slots to the waiting list in order: each holder who may use a licence with
+    room that is not kept for an earlier offer gets ``ready``. An offer keeps a slot only from
+    those who could have used it: a member of another library waiting for a lent-out licence
+    does not stop a member of this library from getting this library's free slot.
+
+    ``borrower_id``: the person borrowing the title right now. Their hold, when its turn
+    comes, keeps its slot but is not offered (no notice for a title they are taking)."""
     now, today = clock.now(), clock.today()
-    licences = _lock_licences(edition_id, every=True)
-    kept = DigitalHold.objects.filter(edition_id=edition_id, status=HoldStatus.READY).count()
-    if free_room(licences, today) - kept < 1:
+    kept = Counter(
+        DigitalHold.objects.filter(edition_id=edition_id, status=HoldStatus.READY).values_list(
+            "patron__home_organisation_id", flat=True
+        )
+    )
+    slots = _Slots(_lock_licences(edition_id, every=True), today, kept)
+    if slots.room() < 1:
         return []
     offered: list[DigitalHold] = []
     waiting = (
@@ -438,10 +599,9 @@ def _offer_free_slots(edition_id: int) -> list[DigitalHold]:
     )
     until = now + dt.timedelta(hours=HOLD_READY_HOURS)
     for hold in waiting.iterator(chunk_size=200):
-        if free_room(licences, today) - kept - len(offered) < 1:
+        if slots.room() < 1:
             break
-        usable = usable_licences(licences, hold.patron.home_organisation_id)
-        if free_room(usable, today) - kept - len(offered) < 1:
+        if not slots.take(hold.patron.home_organisation_id) or hold.patron_id == borrower_id:
             continue
         updated = DigitalHold.objects.filter(pk=hold.pk, status=HoldStatus.WAITING).update(
             status=HoldStatus.READY, ready_until=until, updated_at=now
@@ -453,7 +613,7 @@ def _offer_free_slots(edition_id: int) -> list[DigitalHold]:
         audit_record(
             action="circulation.digital_hold_ready",
             subject=hold,
-            data={"edition": edition_id, "until": until.isoformat()},
+            data={"hold": hold.pk, "until": until.isoformat()},
         )
         _notify_ready(hold)
     return offered
@@ -483,17 +643,21 @@ def _notify_ready(hold: DigitalHold) -> None:
 
 def digital_hold_place(*, patron, edition: Edition, actor=None) -> DigitalHold:
     """Join the waiting list for ``edition``. Refused while a licence has room for the person
-    (borrow it instead), when no licence will lend it again, or when they have it already."""
+    (borrow it instead), when no licence will lend it again, or when they have it already.
+    The title's loans that ran out are closed and its free slots offered first (in a
+    transaction of their own), and the list is served again once the hold is placed."""
     _refuse_not_digital(edition)
     rights = _digital_rights(patron)
     organisation_id = patron.home_organisation_id
+    _settle(edition.pk)
     try:
         with transaction.atomic():
-            today = clock.today()
+            now, today = clock.now(), clock.today()
             _lock_person(patron)
-            licences = usable_licences(_lock_licences(edition.pk, every=True), organisation_id)
+            every = _lock_licences(edition.pk, every=True)
+            licences = usable_licences(every, organisation_id)
             if DigitalLoan.objects.filter(
-                patron=patron, edition=edition, returned_at__isnull=True, expires_at__gt=clock.now()
+                patron=patron, edition=edition, returned_at__isnull=True, expires_at__gt=now
             ).exists():
                 raise _already_borrowed()
             if DigitalHold.objects.filter(
@@ -506,7 +670,7 @@ def digital_hold_place(*, patron, edition: Edition, actor=None) -> DigitalHold:
                     _("Je bibliotheek heeft voor deze titel geen licentie om uit te lenen."),
                     status=409,
                 )
-            if free_room(licences, today) - ahead_of(patron, edition.pk, None) >= 1:
+            if _room(patron, edition.pk, None, every, today)[0] >= 1:
                 raise DomainError(
                     "licence_available",
                     _("Er is nu een licentie vrij: je kunt de titel direct lenen."),
@@ -522,15 +686,16 @@ def digital_hold_place(*, patron, edition: Edition, actor=None) -> DigitalHold:
                     status=409,
                 )
             hold = DigitalHold.objects.create(patron=patron, edition=edition)
-            _note_waiting(edition.pk)
             audit_record(
                 action="circulation.digital_hold_placed",
-                actor=actor or patron,
+                actor=_staff_actor(actor, patron.pk),
                 subject=hold,
-                data={"edition": edition.pk},
+                data={"hold": hold.pk},
             )
+            _after_slots_change(edition.pk)
     except IntegrityError as exc:
         raise _hold_exists() from exc
+    hold.refresh_from_db()
     return hold
 
 
@@ -561,9 +726,9 @@ def digital_hold_cancel(hold: DigitalHold, *, actor=None) -> DigitalHold:
             _note_waiting(locked.edition_id)
         audit_record(
             action="circulation.digital_hold_cancelled",
-            actor=actor,
+            actor=_staff_actor(actor, locked.patron_id),
             subject=locked,
-            data={"edition": locked.edition_id, "was": was},
+            data={"hold": locked.pk, "was": was},
         )
     return locked
 
@@ -590,7 +755,7 @@ def expire_digital_holds(now: dt.datetime | None = None) -> int:
                 audit_record(
                     action="circulation.digital_hold_expired",
                     subject=f"circulation.digitalhold:{pk}",
-                    data={"edition": edition_id},
+                    data={"hold": pk},
                 )
     queued = set(
         DigitalHold.objects.filter(status__in=ACTIVE_DIGITAL_HOLD)

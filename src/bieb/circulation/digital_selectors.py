@@ -14,11 +14,10 @@ from bieb.catalog.models import DIGITAL_FORMATS, DigitalLicence, Edition, Licenc
 from bieb.circulation.digital import (
     ACTIVE_DIGITAL_HOLD,
     UNLIMITED,
-    ahead_of,
     estimated_wait_days,
-    free_room,
     licence_current,
     licence_lends_later,
+    room_after_queue,
     usable_licences,
 )
 from bieb.circulation.models import DigitalHold, DigitalLoan, HoldStatus
@@ -123,9 +122,54 @@ def _counts(query) -> dict[int, int]:
     return dict(query.values("edition_id").annotate(n=Count("pk")).values_list("edition_id", "n"))
 
 
+def _others_in_queues(user, ids: list[int], own: dict[int, DigitalHold]):
+    """Per title: the home organisations of everyone else's offered holds, and of the waiting
+    holds before the person's own (all of them when they have none), in queue order; one
+    query."""
+    ready: dict[int, list[int | None]] = defaultdict(list)
+    waiting: dict[int, list[int | None]] = defaultdict(list)
+    rows = (
+        DigitalHold.objects.filter(edition_id__in=ids, status__in=ACTIVE_DIGITAL_HOLD)
+        .exclude(patron=user)
+        .order_by("edition_id", "placed_at", "pk")
+        .values_list("edition_id", "status", "placed_at", "pk", "patron__home_organisation_id")
+    )
+    for edition_id, status, placed_at, pk, organisation_id in rows:
+        if status == HoldStatus.READY:
+            ready[edition_id].append(organisation_id)
+            continue
+        hold = own.get(edition_id)
+        if hold is None or (
+            hold.status == HoldStatus.WAITING and (placed_at, pk) < (hold.placed_at, hold.pk)
+        ):
+            waiting[edition_id].append(organisation_id)
+    return ready, waiting
+
+
+def _current_licences(ids: list[int], now) -> dict[int, list[DigitalLicence]]:
+    """The titles' active licences, with loans past ``expires_at`` that the nightly job has not
+    closed yet not counted as lent (borrowing closes them first)."""
+    lapsed = dict(
+        DigitalLoan.objects.filter(
+            edition_id__in=ids, returned_at__isnull=True, expires_at__lte=now
+        )
+        .order_by()
+        .values("licence_id")
+        .annotate(n=Count("pk"))
+        .values_list("licence_id", "n")
+    )
+    licences: dict[int, list[DigitalLicence]] = defaultdict(list)
+    for licence in DigitalLicence.objects.filter(edition_id__in=ids, is_active=True).order_by("pk"):
+        if licence.pk in lapsed:
+            licence.active_loans = max(0, licence.active_loans - lapsed[licence.pk])
+        licences[licence.edition_id].append(licence)
+    return licences
+
+
 def digital_states(user, editions) -> dict[int, DigitalState]:
-    """``DigitalState`` per edition id, in a fixed number of queries (plus one per title the
-    person waits for)."""
+    """``DigitalState`` per edition id, in a fixed number of queries whatever the number of
+    titles. Whether the person may borrow now is decided as ``digital_checkout`` decides it
+    (``room_after_queue``)."""
     editions = list(editions)
     ids = [edition.pk for edition in editions]
     queue = _counts(DigitalHold.objects.filter(edition_id__in=ids, status__in=ACTIVE_DIGITAL_HOLD))
@@ -136,7 +180,7 @@ def digital_states(user, editions) -> dict[int, DigitalState]:
             )
             for e in editions
         }
-    today = clock.today()
+    now, today = clock.now(), clock.today()
     loans = {loan.edition_id: loan for loan in open_digital_loans(user).filter(edition_id__in=ids)}
     holds = {
         hold.edition_id: hold
@@ -144,24 +188,21 @@ def digital_states(user, editions) -> dict[int, DigitalState]:
             patron=user, edition_id__in=ids, status__in=ACTIVE_DIGITAL_HOLD
         ).select_related("edition")
     }
-    licences: dict[int, list[DigitalLicence]] = defaultdict(list)
-    for licence in DigitalLicence.objects.filter(edition_id__in=ids, is_active=True).order_by("pk"):
-        licences[licence.edition_id].append(licence)
-    others = DigitalHold.objects.filter(edition_id__in=ids).exclude(patron=user)
-    ready_others = _counts(others.filter(status=HoldStatus.READY))
-    waiting_others = _counts(others.filter(status=HoldStatus.WAITING))
+    licences = _current_licences(ids, now)
+    ready_others, waiting_others = _others_in_queues(user, ids, holds)
     states = {}
     for edition in editions:
         pk, action = edition.pk, _ACTIONS.get(edition.format, "read")
         usable = usable_licences(licences[pk], user.home_organisation_id)
         hold = holds.get(pk)
-        if hold is not None and hold.status == HoldStatus.WAITING:
-            ahead = ahead_of(user, pk, hold)
-        else:
-            ahead = ready_others.get(pk, 0)
-            if hold is None:
-                ahead += waiting_others.get(pk, 0)
-        room = free_room(usable, today) - ahead
+        ahead = len(ready_others[pk]) + len(waiting_others[pk])
+        room = room_after_queue(
+            licences[pk],
+            today,
+            organisation_id=user.home_organisation_id,
+            ready=ready_others[pk],
+            waiting=waiting_others[pk],
+        )
         always = any(
             licence.model == LicenceModel.ALWAYS and licence_current(licence, today)
             for licence in usable

@@ -5,9 +5,17 @@
 Reading apps log in with HTTP Basic (card number or e-mail address, and password) or an API
 token (``Authorization: Bearer``); a signed-in browser may read the feeds too. Without
 credentials the answer is 401 with ``WWW-Authenticate: Basic`` and the OPDS authentication
-document; too many wrong passwords lock out as on the log-in page (429). Borrowing from an app
-(``/opds/lenen/<id>``) takes credentials from the header only, never from the browser session,
-so it needs no CSRF token and cannot be triggered by a foreign page.
+document; too many wrong passwords lock out as on the log-in page (429).
+
+Borrowing (``/opds/lenen/<id>``, ``/opds/v2/lenen/<id>``) costs a licence slot (a metered
+licence one of its loans), so no foreign page may trigger it. A browser that answered the
+feed's Basic challenge sends those credentials by itself with every later request to the
+site, an ``<img src>`` or a form of another site included; the session cookie likewise. So
+borrowing takes credentials from the ``Authorization`` header only (never the session), by
+POST with Basic or Bearer, or by GET with a Bearer token only (OPDS does not say which method
+fetches a borrow link and library apps GET it; a browser never adds a Bearer header by
+itself); and a request a browser marks as coming from another site (``Sec-Fetch-Site``,
+``Origin``) is refused whatever it carries. CSRF tokens do not apply: apps have none.
 """
 
 from __future__ import annotations
@@ -407,12 +415,61 @@ def _borrow_for_app(person, edition: Edition) -> tuple[int, DomainError | None]:
     return 201, None
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-@opds_view(session=False)
+def _from_another_site(request: HttpRequest) -> bool:
+    """A browser's request that another site started (apps send neither header)."""
+    if request.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    own = f"{request.scheme}://{request.get_host()}"
+    return origin.rstrip("/").lower() != own.lower()
+
+
+def borrow_endpoint(view):
+    """Decorator for the borrow views: only what an app does, never what a browser can be made
+    to do (see the module docstring): POST with Basic or Bearer credentials, GET with a Bearer
+    token only (405 with other credentials, 401 without any); nothing a browser marks as
+    started by another site (403)."""
+
+    authenticated = opds_view(session=False)(view)
+
+    @csrf_exempt  # apps have no CSRF token; the checks below stand in for it
+    @require_http_methods(["GET", "POST"])
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if _from_another_site(request):
+            return _private(
+                _problem(
+                    "cross_site",
+                    _("Lenen via deze link kan alleen vanuit je leesapp."),
+                    403,
+                )
+            )
+        scheme = request.headers.get("Authorization", "").partition(" ")[0].lower()
+        # without credentials: the 401 challenge, so that an app learns it must log in
+        if request.method == "GET" and scheme not in ("", "bearer"):
+            response = _problem(
+                "borrow_by_post",
+                _(
+                    "Lenen gaat met een POST-verzoek. Een leesapp die de leenlink met GET opent, "
+                    "meldt zich aan met een token (Authorization: Bearer)."
+                ),
+                405,
+            )
+            response["Allow"] = "POST"
+            return _private(response)
+        return authenticated(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@borrow_endpoint
 def opds_borrow(request: HttpRequest, person, edition_id: int) -> HttpResponse:
-    """``/opds/lenen/<id>``: a reading app borrows; the answer is the title's entry with the
-    acquisition link to the file (or its place in the queue)."""
+    """``/opds/lenen/<id>``: a reading app borrows (POST with Basic or Bearer credentials, GET
+    with a Bearer token); the answer is the title's entry with the acquisition link to the file
+    (or its place in the queue)."""
     edition = digital_edition(edition_id)
     status, refusal = _borrow_for_app(person, edition)
     if refusal is not None:
@@ -468,10 +525,9 @@ def opds2_titles(request: HttpRequest, person) -> HttpResponse:
     return _json(feed, opds.OPDS2_FEED)
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-@opds_view(session=False)
+@borrow_endpoint
 def opds2_borrow(request: HttpRequest, person, edition_id: int) -> HttpResponse:
+    """``/opds/v2/lenen/<id>``: as ``opds_borrow``, answering the OPDS 2.0 publication."""
     edition = digital_edition(edition_id)
     status, refusal = _borrow_for_app(person, edition)
     if refusal is not None:

@@ -113,6 +113,14 @@ def forget_history(user) -> None:
     Notice.objects.filter(Q(loan__in=returned) | Q(hold__in=ended)).delete()
     ended.delete()
     returned.update(patron=None, updated_at=clock.now())
+    ended_digital = DigitalHold.objects.filter(
+        patron=user, status__in=(HoldStatus.COLLECTED, HoldStatus.CANCELLED, HoldStatus.EXPIRED)
+    )
+    Notice.objects.filter(
+        patron=user,
+        key__in=[f"digital_hold_ready:{pk}" for pk in ended_digital.values_list("pk", flat=True)],
+    ).delete()
+    ended_digital.delete()
     DigitalLoan.objects.filter(patron=user, returned_at__isnull=False).update(
         patron=None, updated_at=clock.now()
     )

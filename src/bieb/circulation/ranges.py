@@ -21,7 +21,13 @@ from django.utils.http import http_date, parse_http_date_safe
 
 CHUNK = 64 * 1024
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+#: ASCII digits only (``\d`` also takes e.g. Arabic-Indic ones) and at most 19 of them, so
+#: ``int()`` never meets a number it refuses (Python limits conversions to 4300 digits); a
+#: longer number makes the header malformed, and it is ignored
+_RANGE = re.compile(
+    r"^[ \t]*bytes[ \t]*=[ \t]*([0-9]{0,19})[ \t]*-[ \t]*([0-9]{0,19})[ \t]*$",
+    re.IGNORECASE | re.ASCII,
+)
 
 
 class Unsatisfiable(Exception):

@@ -17,11 +17,23 @@ know them ignore them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+
+#: characters XML 1.0 does not allow (C0 controls but tab, CR, LF; lone surrogates; U+FFFE/F),
+#: as ``catalog/interop/oai.py`` strips them: old MARC records hold e.g. vertical tabs
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean(text: str) -> str:
+    """``text`` without the characters XML cannot hold (lxml refuses them, and a reading app's
+    JSON parser may too)."""
+    return _NOT_XML.sub("", text) if text else text
+
 
 NS_ATOM = "http://www.w3.org/2005/Atom"
 NS_OPDS = "http://opds-spec.org/2010/catalog"
@@ -103,16 +115,16 @@ def _a(tag: str) -> str:
 
 
 def _sub(parent, tag: str, text: str | None = None, **attributes: str):
-    element = etree.SubElement(parent, tag, {k: v for k, v in attributes.items() if v})
+    element = etree.SubElement(parent, tag, {k: clean(v) for k, v in attributes.items() if v})
     if text is not None:
-        element.text = text
+        element.text = clean(text)
     return element
 
 
 def _atom_link(parent, link: Link) -> None:
     element = _sub(parent, _a("link"), rel=link.rel, href=link.href, type=link.type)
     if link.title:
-        element.set("title", link.title)
+        element.set("title", clean(link.title))
     if link.count is not None:
         element.set(f"{{{NS_THR}}}count", str(link.count))
     if link.availability:
@@ -223,7 +235,7 @@ def _json_link(link: Link) -> dict[str, Any]:
     if link.rel:
         body["rel"] = link.rel
     if link.title:
-        body["title"] = link.title
+        body["title"] = clean(link.title)
     properties: dict[str, Any] = {}
     if link.count is not None:
         properties["numberOfItems"] = link.count
@@ -251,21 +263,21 @@ def _json_link(link: Link) -> dict[str, Any]:
 def publication_json(publication: Publication) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "@type": f"http://schema.org/{publication.schema_type}",
-        "title": publication.title,
+        "title": clean(publication.title),
         "modified": atom_time(publication.updated),
     }
     if publication.identifier:
-        metadata["identifier"] = publication.identifier
+        metadata["identifier"] = clean(publication.identifier)
     if publication.authors:
-        metadata["author"] = [{"name": name} for name in publication.authors]
+        metadata["author"] = [{"name": clean(name)} for name in publication.authors]
     if publication.language:
         metadata["language"] = publication.language
     if publication.summary:
-        metadata["description"] = publication.summary
+        metadata["description"] = clean(publication.summary)
     if publication.issued:
-        metadata["published"] = publication.issued
+        metadata["published"] = clean(publication.issued)
     if publication.publisher:
-        metadata["publisher"] = publication.publisher
+        metadata["publisher"] = clean(publication.publisher)
     return {
         "metadata": metadata,
         "links": [_json_link(link) for link in publication.links],
@@ -286,7 +298,7 @@ def opds2_feed(
     page: Page | None = None,
 ) -> dict[str, Any]:
     """An OPDS 2.0 feed: ``publications`` or ``navigation`` (links with a title)."""
-    metadata: dict[str, Any] = {"title": title}
+    metadata: dict[str, Any] = {"title": clean(title)}
     if page is not None:
         metadata.update(numberOfItems=page.total, itemsPerPage=page.size, currentPage=page.number)
     feed: dict[str, Any] = {"metadata": metadata, "links": [_json_link(link) for link in links]}

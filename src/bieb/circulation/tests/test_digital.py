@@ -10,7 +10,8 @@ import datetime as dt
 
 import pytest
 
-from bieb.accounts.tests.factories import OrganisationFactory
+from bieb.accounts.models import StaffRole
+from bieb.accounts.tests.factories import OrganisationFactory, staff_member
 from bieb.catalog import services as catalog_services
 from bieb.catalog.models import DigitalLicence, Edition, Format, LicenceModel
 from bieb.catalog.tests.factories import EditionFactory
@@ -218,6 +219,56 @@ def test_checkout_and_return_write_audit_rows_and_forget_the_reader():
     refused("loan_closed", digital.digital_return, loan)
 
 
+def test_nothing_links_a_reader_without_history_to_a_returned_title():
+    edition = ebook()
+    lic = licence(edition)
+    person = adult(keep_loan_history=False)
+    first = borrow(adult(), edition)
+    hold = digital.digital_hold_place(patron=person, edition=edition)
+    digital.digital_return(first)  # the slot is offered to them, with a notice naming the title
+    assert Notice.objects.filter(patron=person, key=f"digital_hold_ready:{hold.pk}").exists()
+
+    loan = borrow(person, edition)
+    digital.digital_return(loan, actor=person)
+
+    loan.refresh_from_db()
+    assert loan.patron is None
+    own_rows = AuditEvent.objects.filter(actor=person)
+    assert not own_rows.filter(subject__startswith="circulation.digitalloan:").exists()
+    assert not own_rows.filter(subject__startswith="circulation.digitalhold:").exists()
+    loan_rows = AuditEvent.objects.filter(subject=f"circulation.digitalloan:{loan.pk}")
+    assert {row.action for row in loan_rows} == {
+        "circulation.digital_checkout",
+        "circulation.digital_return",
+    }
+    for row in loan_rows:
+        assert row.actor is None
+        assert row.data == {"loan": loan.pk, "licence": lic.pk}
+    # their place on the waiting list and the notice about it went with the loan
+    assert not DigitalHold.objects.filter(patron=person).exists()
+    assert not Notice.objects.filter(patron=person, subject__contains=edition.title).exists()
+
+
+def test_staff_acting_for_a_reader_stay_on_the_audit_row():
+    edition = ebook()
+    licence(edition)
+    person = adult(keep_loan_history=False)
+    desk = staff_member(StaffRole.Role.DESK, OrganisationFactory())
+    keeper = adult(keep_loan_history=True)
+
+    loan = digital.digital_checkout(patron=person, edition=edition, actor=desk)
+    digital.digital_return(loan, actor=desk)
+    kept = borrow(keeper, edition)
+    digital.digital_return(kept, actor=keeper)
+
+    checkout, giving_back = AuditEvent.objects.filter(
+        subject=f"circulation.digitalloan:{loan.pk}"
+    ).order_by("pk")
+    assert (checkout.actor, giving_back.actor) == (desk, desk)
+    # the reader's own actions name nobody, whether or not they keep a history
+    assert not AuditEvent.objects.filter(actor=keeper).exists()
+
+
 # --- the waiting list ------------------------------------------------------------------------
 
 
@@ -336,6 +387,76 @@ def test_a_hold_is_passed_over_for_a_licence_its_holder_may_not_use():
     assert borrow(member, edition).licence == local
 
 
+def test_a_hold_for_another_librarys_licence_does_not_block_this_librarys_free_one():
+    library_a, library_b = OrganisationFactory(), OrganisationFactory()
+    edition = ebook()
+    licence(edition, LicenceModel.CONCURRENT, concurrent_users=1)  # national
+    own = licence(edition, LicenceModel.CONCURRENT, concurrent_users=1, organisation=library_a)
+    borrow(adult(home_organisation=library_b), edition)  # the national slot
+    loan_a = borrow(adult(home_organisation=library_a), edition)  # library A's slot
+    outsider = digital.digital_hold_place(
+        patron=adult(home_organisation=library_b), edition=edition
+    )
+    digital.digital_return(loan_a)  # A's slot is free; B's member cannot use it
+    outsider.refresh_from_db()
+    assert outsider.status == HoldStatus.WAITING
+    member, other_member = adult(home_organisation=library_a), adult(home_organisation=library_a)
+
+    state = digital_selectors.digital_state(other_member, edition)
+    assert (state.state, state.copies_available) == ("borrow", 1)
+    refused("licence_available", digital.digital_hold_place, patron=other_member, edition=edition)
+    taken = borrow(member, edition)
+
+    assert taken.licence == own
+    assert counters(own) == (1, 2)
+    # the B member still waits first for a slot they can use; a newcomer from B queues behind
+    error = refused("no_licence_available", borrow, adult(home_organisation=library_b), edition)
+    assert error.details["position"] == 2
+    assert digital.digital_hold_position(outsider) == 1
+
+
+def test_a_slot_nobody_was_offered_goes_to_the_queue_before_a_newcomer():
+    """A licence bought while people wait: the next one to borrow or queue sees it offered to
+    the first in line who may use it, not left for the nightly job."""
+    library_a, library_b = OrganisationFactory(), OrganisationFactory()
+    edition = ebook()
+    licence(edition, LicenceModel.CONCURRENT, concurrent_users=1)
+    borrow(adult(), edition)
+    outsider = digital.digital_hold_place(
+        patron=adult(home_organisation=library_b), edition=edition
+    )
+    member = adult(home_organisation=library_a)
+    waiting = digital.digital_hold_place(patron=member, edition=edition)
+    licence(edition, LicenceModel.CONCURRENT, concurrent_users=1, organisation=library_a)
+
+    error = refused("no_licence_available", borrow, adult(home_organisation=library_a), edition)
+
+    waiting.refresh_from_db()
+    outsider.refresh_from_db()
+    assert (waiting.status, outsider.status) == (HoldStatus.READY, HoldStatus.WAITING)
+    assert error.details["position"] == 3
+    assert Notice.objects.filter(patron=member, key=f"digital_hold_ready:{waiting.pk}").exists()
+    assert borrow(member, edition).patron == member
+
+
+def test_the_first_in_line_borrows_a_slot_nobody_was_offered_without_a_notice():
+    edition = ebook()
+    licence(edition, LicenceModel.CONCURRENT, concurrent_users=1)
+    borrow(adult(), edition)
+    person, second = adult(), adult()
+    hold = digital.digital_hold_place(patron=person, edition=edition)
+    behind = digital.digital_hold_place(patron=second, edition=edition)
+    licence(edition, LicenceModel.CONCURRENT, concurrent_users=1)
+
+    loan = borrow(person, edition)
+
+    hold.refresh_from_db()
+    behind.refresh_from_db()
+    assert loan.patron == person and hold.status == HoldStatus.COLLECTED
+    assert behind.status == HoldStatus.WAITING
+    assert not Notice.objects.filter(patron=person).exists()
+
+
 # --- loans end by themselves -----------------------------------------------------------------
 
 
@@ -373,6 +494,47 @@ def test_an_expired_loan_does_not_block_borrowing_again_before_the_job_runs():
     assert again.returned_at is None
     assert counters(lic) == (1, 2)
     assert DigitalLoan.objects.filter(patron=person, returned_at__isnull=True).count() == 1
+
+
+def test_a_loan_past_its_end_counts_towards_no_limit_before_the_job_runs():
+    policy(None, format=Format.EBOOK, max_loans=1)
+    person = adult()
+    first, second, busy = ebook("Een"), ebook("Twee"), ebook("Bezet")
+    first_licence = licence(first, loan_days=7)
+    licence(second, LicenceModel.ALWAYS)
+    licence(busy)
+    borrow(adult(), busy)
+    old = borrow(person, first)
+    waiting = digital.digital_hold_place(patron=adult(), edition=first)
+
+    with later(days=8):
+        # refused for another reason, the loan that ran out is closed all the same
+        refused("no_licence_available", borrow, person, busy)
+        old.refresh_from_db()
+        assert old.returned_at == old.expires_at
+        assert counters(first_licence) == (0, 1)
+        waiting.refresh_from_db()
+        assert waiting.status == HoldStatus.READY
+        assert borrow(person, second).edition == second
+
+    assert DigitalLoan.objects.filter(patron=person, returned_at__isnull=True).count() == 1
+    assert AuditEvent.objects.filter(action="circulation.digital_expired").count() == 1
+
+
+def test_a_slot_whose_loan_ran_out_is_free_before_the_job_runs():
+    edition = ebook()
+    lic = licence(edition, loan_days=7)
+    loan = borrow(adult(), edition)
+    newcomer = adult()
+    assert digital_selectors.digital_state(newcomer, edition).state == "hold"
+
+    with later(days=8):
+        assert digital_selectors.digital_state(newcomer, edition).state == "borrow"
+        refused("licence_available", digital.digital_hold_place, patron=newcomer, edition=edition)
+        loan.refresh_from_db()
+        assert loan.returned_at == loan.expires_at
+        assert counters(lic) == (0, 1)
+        assert borrow(newcomer, edition).licence == lic
 
 
 # --- states for the pages --------------------------------------------------------------------

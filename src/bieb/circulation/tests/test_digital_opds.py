@@ -20,7 +20,7 @@ from lxml import etree
 from bieb.accounts.tests.factories import PASSWORD, OrganisationFactory
 from bieb.api.services import token_create, token_revoke
 from bieb.catalog import services as catalog_services
-from bieb.catalog.models import Format, LicenceModel
+from bieb.catalog.models import DigitalLicence, Format, LicenceModel
 from bieb.catalog.tests.factories import EditionFactory
 from bieb.circulation import digital, digital_demo
 from bieb.circulation.interop import opds
@@ -203,10 +203,85 @@ def test_a_signed_in_browser_reads_the_feeds_but_cannot_borrow_through_them(clie
     client.force_login(person)
 
     assert client.get(reverse("digital:opds_titles")).status_code == 200
-    response = client.get(reverse("digital:opds_borrow", args=[edition.pk]))
+    for name in ("digital:opds_borrow", "digital:opds2_borrow"):
+        url = reverse(name, args=[edition.pk])
+        for response in (client.get(url), client.post(url)):
+            assert response.status_code == 401  # the session cookie is no log-in here
 
-    assert response.status_code == 401
     assert not DigitalLoan.objects.exists()
+
+
+def test_borrowing_by_get_with_basic_credentials_is_refused(client):
+    """What ``<img src=".../opds/lenen/ID">`` on another site makes a browser send once it has
+    answered the feed's Basic challenge: a GET with the cached credentials."""
+    edition = title(model=LicenceModel.METERED_LOANS, loans_total=5)
+    person = adult()
+
+    for name in ("digital:opds_borrow", "digital:opds2_borrow"):
+        url = reverse(name, args=[edition.pk])
+        response = client.get(url, headers=as_app(person))
+        assert response.status_code == 405, name
+        assert response["Allow"] == "POST"
+        assert response.json()["code"] == "borrow_by_post"
+        image = client.get(url, headers={**as_app(person), "Sec-Fetch-Site": "cross-site"})
+        assert image.status_code in (403, 405)
+
+    assert not DigitalLoan.objects.exists()
+    assert DigitalLicence.objects.get(edition=edition).loans_used == 0
+
+
+def test_a_form_on_another_site_cannot_borrow_with_cached_credentials(client):
+    edition = title()
+    person = adult()
+    url = reverse("digital:opds_borrow", args=[edition.pk])
+
+    for marks in (
+        {"Origin": "https://elders.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://sub.testserver"},
+    ):
+        response = client.post(url, headers={**as_app(person), **marks})
+        assert response.status_code == 403, marks
+        assert response.json()["code"] == "cross_site"
+
+    assert not DigitalLoan.objects.exists()
+
+
+def test_an_app_borrows_by_post_with_basic_and_by_get_or_post_with_a_token(client):
+    person = adult()
+    _token, secret = token_create(user=person)
+    bearer = {"Authorization": f"Bearer {secret}"}
+    app = Client(enforce_csrf_checks=True)
+    by_basic, by_get, by_post, by_get_2 = (title(f"Titel {n}") for n in range(4))
+
+    assert (
+        app.post(
+            reverse("digital:opds_borrow", args=[by_basic.pk]), headers=as_app(person)
+        ).status_code
+        == 201
+    )
+    assert (
+        app.get(reverse("digital:opds_borrow", args=[by_get.pk]), headers=bearer).status_code == 201
+    )
+    assert (
+        app.post(reverse("digital:opds_borrow", args=[by_post.pk]), headers=bearer).status_code
+        == 201
+    )
+    response = app.get(reverse("digital:opds2_borrow", args=[by_get_2.pk]), headers=bearer)
+    assert response.status_code == 201
+    assert response["Content-Type"] == opds.OPDS2_PUBLICATION
+
+    borrowed = set(
+        DigitalLoan.objects.filter(patron=person, returned_at__isnull=True).values_list(
+            "edition_id", flat=True
+        )
+    )
+    assert borrowed == {by_basic.pk, by_get.pk, by_post.pk, by_get_2.pk}
+    wrong = {"Authorization": "Bearer bieb_niet-goed"}
+    assert (
+        app.get(reverse("digital:opds_borrow", args=[title().pk]), headers=wrong).status_code == 401
+    )
 
 
 def test_the_authentication_document_is_public(client):
@@ -340,7 +415,7 @@ def test_a_reading_app_borrows_and_gets_the_acquisition_link(client):
     )
     assert DigitalLoan.objects.filter(patron=person, edition=edition).count() == 1
 
-    again = app.get(url, headers=as_app(person))
+    again = app.post(url, headers=as_app(person))
     assert again.status_code == 200
     assert DigitalLoan.objects.filter(patron=person, edition=edition).count() == 1
 
@@ -350,7 +425,9 @@ def test_borrowing_a_lent_title_from_an_app_joins_the_queue(client):
     digital.digital_checkout(patron=adult(), edition=edition)
     person = adult()
 
-    response = client.get(reverse("digital:opds_borrow", args=[edition.pk]), headers=as_app(person))
+    response = client.post(
+        reverse("digital:opds_borrow", args=[edition.pk]), headers=as_app(person)
+    )
 
     assert response.status_code == 201
     hold = DigitalHold.objects.get(patron=person, edition=edition)
@@ -365,7 +442,7 @@ def test_borrowing_a_lent_title_from_an_app_joins_the_queue(client):
 def test_a_refused_app_borrow_is_a_problem_document(client):
     edition = title(model=LicenceModel.CONCURRENT, organisation=OrganisationFactory())
 
-    response = client.get(
+    response = client.post(
         reverse("digital:opds_borrow", args=[edition.pk]), headers=as_app(adult())
     )
 
@@ -373,7 +450,7 @@ def test_a_refused_app_borrow_is_a_problem_document(client):
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "no_licence_available"
     assert (
-        client.get(
+        client.post(
             reverse("digital:opds_borrow", args=[EditionFactory(format=Format.BOOK).pk]),
             headers=as_app(adult()),
         ).status_code
@@ -391,6 +468,43 @@ def test_a_generic_feed_reader_parses_the_catalogue(client):
 
     assert not parsed.bozo and parsed.version == "atom10"
     assert any(link["rel"] == f"{ACQ}/borrow" for link in parsed.entries[0].links)
+
+
+def test_control_characters_from_old_records_do_not_break_the_feeds(client):
+    """Old MARC records hold characters XML 1.0 forbids (a vertical tab, a unit separator):
+    they are left out of both feeds and of the borrow answer instead of making them fail."""
+    edition = EditionFactory(
+        title="Oud\x0brecord",
+        format=Format.EBOOK,
+        authors=["Multatuli\x1f"],
+        description="Een samenvatting\x0c met\x01 stuurtekens",
+    )
+    catalog_services.licence_create(
+        edition=edition, model=LicenceModel.CONCURRENT, concurrent_users=2
+    )
+    headers = as_app(adult())
+
+    atom = assert_opds1_feed(
+        client.get(reverse("digital:opds_titles"), headers=headers), "acquisition"
+    )
+    assert atom.xpath("a:entry/a:title/text()", namespaces=NS) == ["Oudrecord"]
+    assert atom.xpath("a:entry/a:summary/text()", namespaces=NS) == [
+        "Een samenvatting met stuurtekens"
+    ]
+    assert atom.xpath("a:entry/a:author/a:name/text()", namespaces=NS) == ["Multatuli"]
+
+    feed = assert_opds2_feed(client.get(reverse("digital:opds2_titles"), headers=headers))
+    (publication,) = feed["publications"]
+    assert publication["metadata"]["title"] == "Oudrecord"
+    assert publication["metadata"]["description"] == "Een samenvatting met stuurtekens"
+
+    entry = client.post(reverse("digital:opds_borrow", args=[edition.pk]), headers=headers)
+    assert entry.status_code == 201
+    assert etree.fromstring(entry.content).findtext("a:title", namespaces=NS) == "Oudrecord"
+    loans = assert_opds1_feed(
+        client.get(reverse("digital:opds_loans"), headers=headers), "acquisition"
+    )
+    assert loans.xpath("a:entry/a:title/text()", namespaces=NS) == ["Oudrecord"]
 
 
 # --- OPDS 2.0 --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from lxml import etree
 from bieb.catalog import services as catalog_services
 from bieb.catalog.models import DigitalLicence, Edition, Format, LicenceModel
 from bieb.catalog.tests.factories import EditionFactory
-from bieb.circulation import digital, digital_demo, digital_files, digital_links
+from bieb.circulation import digital, digital_demo, digital_files, digital_links, ranges
 from bieb.circulation.models import DigitalHold, DigitalLoan, HoldStatus
 from bieb.circulation.tests.factories import adult
 from bieb.core import clock
@@ -263,6 +263,38 @@ def test_audio_streams_with_range_requests_so_a_player_can_seek(client):
 
     head = client.head(url, HTTP_RANGE="bytes=0-9")
     assert head.status_code == 206 and head["Content-Length"] == "10" and body(head) == b""
+
+
+def test_odd_range_numbers_get_the_whole_file_or_416_never_an_error(client):
+    edition = title(fmt=Format.AUDIOBOOK, model=LicenceModel.ALWAYS)
+    data = with_file(edition, tones(1.0), "wav")
+    size = len(data)
+    url = reverse(
+        "digital:content",
+        args=[
+            digital_links.content_token(digital.digital_checkout(patron=adult(), edition=edition))
+        ],
+    )
+    huge = "9" * 5000  # past Python's 4300-digit limit on int()
+
+    for whole in (
+        f"bytes=0-{huge}",
+        f"bytes={huge}-",
+        f"bytes=-{huge}",
+        "bytes=\u0661\u0660-\u0662\u0660",  # Arabic-Indic digits: 10-20
+        "bytes=\uff10-\uff19",  # full-width digits
+        "bytes=00000000000000000001-2",  # 20 digits
+    ):
+        response = client.get(url, HTTP_RANGE=whole)
+        assert response.status_code == 200 and body(response) == data, whole[:30]
+
+    assert ranges.parse_range("bytes=\u0661\u0660-", size) is None  # not read as 10
+    assert ranges.parse_range(f"bytes=-{huge}", size) is None
+    largest = "9" * 19
+    beyond = client.get(url, HTTP_RANGE=f"bytes={largest}-")
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{size}"
+    capped = client.get(url, HTTP_RANGE=f"bytes=0-{largest}")
+    assert capped.status_code == 206 and capped["Content-Range"] == f"bytes 0-{size - 1}/{size}"
 
 
 def test_a_link_stops_working_when_the_loan_ends_or_the_hour_is_over(client):
