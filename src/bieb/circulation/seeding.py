@@ -160,13 +160,21 @@ def _resident_story(resident: User, copies: list[Item], lent: set[int], now) -> 
 def _holds_and_returns(copies: list[Item], people: list[User], lent: set[int], rng) -> None:
     """Holds on titles that are out, then some of those copies come back: at the pick-up
     location (hold shelf), elsewhere (transfer to the pick-up location), or with nobody
-    waiting at another library (transfer home)."""
+    waiting at another library (transfer home). The demo desk (the first location of the demo
+    library, where `balie@demo.bieb.nl` works and the demo self-service machine stands) gets
+    its share, so its lists have something on them."""
+    from bieb.circulation.sip2.demo import demo_location
+
+    desk = demo_location()
     out = [c for c in copies if c.pk in lent]
     rng.shuffle(out)
     resident = User.objects.filter(email="lid@demo.bieb.nl").first()
     for index, item in enumerate(out[: max(6, len(out) // 5)]):
         patron = resident if index < 2 and resident is not None else rng.choice(people)
-        pickup = item.home_location if index % 3 else item.location
+        if desk is not None and index % 3 == 2:
+            pickup = desk
+        else:
+            pickup = item.home_location if index % 3 else item.location
         try:
             services.hold_place(patron=patron, edition=item.edition, pickup_location=pickup)
         except DomainError:
@@ -176,7 +184,10 @@ def _holds_and_returns(copies: list[Item], people: list[User], lent: set[int], r
     for index, item in enumerate(returned):
         if index == 1:
             continue  # the resident's second hold keeps waiting
-        where = item.home_location if index % 4 else rng.choice(locations)
+        if desk is not None and index % 5 == 3:
+            where = desk  # returned at the demo desk: on its hold shelf or to send on
+        else:
+            where = item.home_location if index % 4 else rng.choice(locations)
         try:
             services.checkin(barcode=item.barcode, location=where)
         except DomainError:
