@@ -129,3 +129,42 @@ def test_the_same_copy_returned_at_two_desks_at_once_is_taken_in_once():
     loan.refresh_from_db()
     assert loan.returned_at is not None
     assert Item.objects.get(pk=item.pk).status == ItemStatus.AVAILABLE
+
+
+def test_lending_the_last_copy_while_another_comes_back_leaves_the_title_available():
+    from bieb.catalog.models import Edition
+
+    for _round in range(3):
+        net = network()
+        edition = EditionFactory()
+        shelf, out = copy_at(net.main, edition), copy_at(net.main, edition)
+        services.checkout(patron=adult(), barcode=out.barcode, location=net.main)
+        borrower = adult()
+
+        results = at_once(
+            lambda shelf=shelf, who=borrower, at=net.main: services.checkout(
+                patron=who, barcode=shelf.barcode, location=at
+            ),
+            lambda out=out, at=net.main: services.checkin(barcode=out.barcode, location=at),
+        )
+
+        assert not any(isinstance(r, (str, Exception)) for r in results), results
+        assert Item.objects.get(pk=out.pk).status == ItemStatus.AVAILABLE
+        # each desk recomputed "available now" after the other's change, not beside it
+        assert Edition.objects.get(pk=edition.pk).available_now is True
+
+
+def test_a_renewal_racing_the_return_of_the_same_copy_does_not_deadlock():
+    for _round in range(3):
+        net = network()
+        item = copy_at(net.main)
+        loan = services.checkout(patron=adult(), barcode=item.barcode, location=net.main)
+
+        results = at_once(
+            lambda loan=loan: services.renew(loan),
+            lambda item=item, at=net.main: services.checkin(barcode=item.barcode, location=at),
+        )
+
+        assert not any(isinstance(r, Exception) for r in results), results
+        assert results[0] == "loan_closed" or isinstance(results[0], Loan)
+        assert Loan.objects.get(pk=loan.pk).returned_at is not None
