@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 
+from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
@@ -64,11 +68,45 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
-def _basic_user(request: HttpRequest, username: str, password: str):
-    """The active person with this card number (or e-mail address) and password. Through
-    ``authenticate`` so django-axes counts failures and locks out as on the log-in page."""
+#: a reading app polls its feeds with the same Basic credentials; once checked they are
+#: trusted this long, so a poll costs no password hash, no log-in record, no lock-out log row
+BASIC_TRUST_SECONDS = 300
+
+
+def _trust_key(username: str, password: str) -> str:
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"{username}\x00{password}".encode(), hashlib.sha256
+    ).hexdigest()
+    return f"opds-basic:{digest}"
+
+
+def _trusted_user(key: str):
+    """The person these credentials were checked for a moment ago, if their password (hash)
+    and account are unchanged since."""
     from bieb.accounts.models import User
 
+    remembered = cache.get(key)
+    if not remembered:
+        return None
+    user_id, password_hash = remembered
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not hmac.compare_digest(user.password, password_hash):
+        cache.delete(key)
+        return None
+    return user
+
+
+def _basic_user(request: HttpRequest, username: str, password: str):
+    """The active person with this card number (or e-mail address) and password. Through
+    ``authenticate`` so django-axes counts failures and locks out as on the log-in page;
+    credentials that passed are trusted for ``BASIC_TRUST_SECONDS`` (only successes are
+    remembered, so every wrong guess still goes through the lock-out)."""
+    from bieb.accounts.models import User
+
+    key = _trust_key(username, password)
+    user = _trusted_user(key)
+    if user is not None:
+        return user
     compact = "".join(username.split())
     login = username.strip().lower()
     if compact.isdigit():
@@ -81,6 +119,7 @@ def _basic_user(request: HttpRequest, username: str, password: str):
     user = authenticate(request, username=login, password=password)
     if user is not None:
         user_logged_in.send(sender=user.__class__, request=request, user=user)
+        cache.set(key, (user.pk, user.password), BASIC_TRUST_SECONDS)
         return user
     if getattr(request, "axes_locked_out", False):
         request.axes_locked_out = False  # type: ignore[attr-defined]  # we answer ourselves

@@ -176,6 +176,28 @@ def test_a_reading_app_logs_in_with_card_number_or_e_mail_and_password(client):
     assert client.get(reverse("digital:opds"), headers=garbled).status_code == 401
 
 
+def test_a_polling_app_is_checked_once_until_its_password_changes(client, monkeypatch):
+    from bieb.circulation import opds_views
+
+    person = adult()
+    checks = []
+    real = opds_views.authenticate
+
+    def counting(*args, **kwargs):
+        checks.append(kwargs.get("username"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(opds_views, "authenticate", counting)
+    for _ in range(3):
+        assert client.get(reverse("digital:opds"), headers=as_app(person)).status_code == 200
+    assert len(checks) == 1  # one password hash, one log-in record, for three polls
+
+    person.set_password("een-nieuw-wachtwoord-2026")
+    person.save()
+    assert client.get(reverse("digital:opds"), headers=as_app(person)).status_code == 401
+    assert len(checks) == 2
+
+
 def test_an_api_token_works_until_it_is_revoked(client):
     person = adult()
     token, secret = token_create(user=person)
