@@ -202,9 +202,12 @@ def item_set_status(
     location=None,
     due_date: dt.date | None = None,
     actor=None,
+    audit: bool = True,
 ) -> Item:
     """Move ``item`` to ``status`` (and ``location``: where it is now, or is heading in
-    transit). ``due_date`` is required for, and only kept with, "on loan".
+    transit). ``due_date`` is required for, and only kept with, "on loan". ``audit=False``
+    is for a caller that records the change in its own audit row in the same transaction
+    (circulation's checkout, return and loss rows name the copy and both statuses).
 
     The change is a conditional UPDATE on the status the caller saw, so two desks acting on
     one copy at once cannot both win: the loser gets ``item_status_changed``.
@@ -237,6 +240,7 @@ def item_set_status(
             edition_refresh_availability([item.edition_id])
             if ItemStatus.WITHDRAWN in (status, previous):
                 _touch(item.edition_id)
+        if updated and audit:
             audit_record(
                 action="catalog.item_status",
                 actor=actor,

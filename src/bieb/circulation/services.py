@@ -189,6 +189,7 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
             item = _item_by_barcode(barcode)
             hold = _refuse_unlendable(item, patron)
             was_moving = item.status == ItemStatus.IN_TRANSIT
+            previous_status = item.status
             policy = policy_for(item.organisation_id, item.edition.format, rights.category)
             open_loans = Loan.objects.filter(patron=patron, returned_at__isnull=True).count()
             if open_loans >= policy.max_loans:
@@ -214,6 +215,7 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
                 location=location,
                 due_date=due,
                 actor=_staff_actor(actor, patron.pk),
+                audit=False,  # the checkout row below records it
             )
             if hold is not None:
                 _end_hold(hold, HoldStatus.COLLECTED)
@@ -236,6 +238,8 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
                     "due_date": due.isoformat(),
                     "channel": channel,
                     "hold": hold.pk if hold else None,
+                    "status_from": previous_status,
+                    "status_to": ItemStatus.ON_LOAN,
                 },
             )
     except IntegrityError as exc:  # another desk lent the copy between our read and write
@@ -308,10 +312,11 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
         if item.status in (ItemStatus.WITHDRAWN,):
             raise DomainError("item_not_lendable", _("Dit exemplaar is afgevoerd."), status=409)
         result = CheckinResult(item=item, destination="shelf", to_location=location)
+        previous_status = item.status
         if item.status in (ItemStatus.MISSING, ItemStatus.REPAIR):
             # found again, or back from repair: on the shelf here before it is routed
             catalog_services.item_set_status(
-                item, ItemStatus.AVAILABLE, location=location, actor=actor
+                item, ItemStatus.AVAILABLE, location=location, actor=actor, audit=False
             )
         loan = (
             Loan.objects.select_for_update(of=("self",))
@@ -371,6 +376,8 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
                 "late_days": result.was_late_days,
                 "charge_cents": result.charge.amount_cents if result.charge else 0,
                 "channel": channel,
+                "status_from": previous_status,
+                "status_to": item.status,
             },
         )
     return result
@@ -384,7 +391,8 @@ def _set_status(item: Item, status: str, location, actor) -> None:
         Item.objects.filter(pk=item.pk).update(location=location, updated_at=clock.now())
         item.location = location
         return
-    catalog_services.item_set_status(item, status, location=location, actor=actor)
+    # the circulation row of the checkin records it
+    catalog_services.item_set_status(item, status, location=location, actor=actor, audit=False)
 
 
 def _route(item: Item, location, today: dt.date, actor, result: CheckinResult) -> None:
@@ -844,7 +852,7 @@ def declare_lost(loan: Loan, *, actor=None) -> list[Charge]:
         locked.returned_at = clock.now()
         locked.return_location_id = locked.item.location_id
         locked.save(update_fields=["returned_at", "return_location", "updated_at"])
-        catalog_services.item_set_status(locked.item, ItemStatus.MISSING, actor=actor)
+        catalog_services.item_set_status(locked.item, ItemStatus.MISSING, actor=actor, audit=False)
         audit_record(
             action="circulation.lost",
             actor=actor,
