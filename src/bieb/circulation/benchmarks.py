@@ -316,9 +316,11 @@ def _hold_trapping(items, people, count: int) -> dict[str, Any]:
     from bieb.network.models import Location
 
     locations = list(Location.objects.filter(is_active=True).order_by("pk")[:50])
-    person = {u.pk: u for u in User.objects.filter(pk__in=people[: count * 4])}
+    person = {u.pk: u for u in User.objects.filter(pk__in=people[: count * 6])}
     ids = list(person)
-    lenders, holders = ids[: len(ids) // 2], ids[len(ids) // 2 :]
+    lenders = ids[: len(ids) // 2]
+    # holds online need a guardian's consent under 16: the bench's holders are 16 or older
+    holders = [pk for pk in ids[len(ids) // 2 :] if not person[pk].needs_guardian_consent]
     lent = []
     for n, (barcode, location_id) in enumerate(items[: count * 2]):
         loc = Location.objects.get(pk=location_id)
