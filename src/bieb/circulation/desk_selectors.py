@@ -17,25 +17,21 @@ from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext as _
 
 from bieb.accounts import access
 from bieb.accounts.models import User
 from bieb.catalog.models import Item, ItemStatus
 from bieb.circulation.models import (
-    ACTIVE_HOLD,
     OPEN_TRANSFER,
     TRAPPED_HOLD,
     Hold,
     HoldScope,
     HoldStatus,
     Loan,
-    LoanPolicy,
     Terminal,
     Transfer,
     TransferStatus,
 )
-from bieb.circulation.policies import policy_for
 from bieb.network.models import Location
 
 DESK_ROLES = access.MEMBER_ROLES
@@ -273,96 +269,7 @@ def pull_list(*, location: Location, today: dt.date) -> list[PullRow]:
     return list(rows.values())
 
 
-# --- the resident's loans and holds ----------------------------------------------------------
-
-
-@dataclass
-class LoanRow:
-    loan: Loan
-    days_late: int
-    max_renewals: int
-    refusal: str  # why renewing would be refused now; empty when it may be renewed
-
-    @property
-    def renewable(self) -> bool:
-        return not self.refusal
-
-
-def _scope_serves(hold: dict, home_location: Location) -> bool:
-    scope = hold["scope"]
-    if scope == HoldScope.NATIONAL:
-        return True
-    if scope == HoldScope.ORGANISATION:
-        return hold["pickup_location__organisation_id"] == home_location.organisation_id
-    return hold["pickup_location_id"] == home_location.pk
-
-
-def open_loans(*, person: Any, today: dt.date) -> list[LoanRow]:
-    """The person's open loans, due first, each with the reason a renewal would be refused
-    (the same rules as ``services.renew``: the policy's maximum, or someone waiting)."""
-    loans = list(
-        Loan.objects.filter(patron=person, returned_at__isnull=True)
-        .select_related("edition", "item__home_location", "checkout_location")
-        .order_by("due_date", "pk")
-    )
-    if not loans:
-        return []
-    open_now = Q(not_before__isnull=True) | Q(not_before__lte=today)
-    waiting: dict[int, list[dict]] = defaultdict(list)
-    for hold in (
-        Hold.objects.filter(edition_id__in={loan.edition_id for loan in loans})
-        .filter(status=HoldStatus.WAITING)
-        .filter(open_now)
-        .values(
-            "edition_id",
-            "item_id",
-            "scope",
-            "pickup_location_id",
-            "pickup_location__organisation_id",
-        )
-    ):
-        waiting[hold["edition_id"]].append(hold)
-    policies: dict[tuple[int, str, str], LoanPolicy] = {}
-    rows = []
-    for loan in loans:
-        key = (loan.organisation_id, loan.edition.format, loan.category)
-        if key not in policies:
-            policies[key] = policy_for(*key)
-        policy = policies[key]
-        home = loan.item.home_location
-        someone_waits = any(
-            h["item_id"] == loan.item_id or (h["item_id"] is None and _scope_serves(h, home))
-            for h in waiting[loan.edition_id]
-        )
-        if loan.renewals >= policy.max_renewals:
-            refusal = _("Je hebt dit exemplaar al %(n)s keer verlengd, vaker kan niet.") % {
-                "n": loan.renewals
-            }
-        elif someone_waits:
-            refusal = _("Iemand anders heeft deze titel gereserveerd; verlengen kan niet.")
-        else:
-            refusal = ""
-        rows.append(
-            LoanRow(
-                loan=loan,
-                days_late=max(0, (today - loan.due_date).days),
-                max_renewals=policy.max_renewals,
-                refusal=refusal,
-            )
-        )
-    return rows
-
-
-def loan_history(*, person: Any, limit: int = 100) -> list[Loan]:
-    """Returned loans the person chose to keep (``keep_loan_history``), latest first. Without
-    that choice the borrower is cleared on return, so there is nothing to show."""
-    if not person.keep_loan_history:
-        return []
-    return list(
-        Loan.objects.filter(patron=person, returned_at__isnull=False)
-        .select_related("edition", "return_location")
-        .order_by("-returned_at", "-pk")[:limit]
-    )
+# --- the resident's loans and holds (lists: ``selectors``) -----------------------------------
 
 
 def own_open_loan(*, person: Any, loan_id: Any) -> Loan | None:
@@ -371,32 +278,6 @@ def own_open_loan(*, person: Any, loan_id: Any) -> Loan | None:
     except (TypeError, ValueError):
         return None
     return Loan.objects.filter(pk=loan_id, patron=person, returned_at__isnull=True).first()
-
-
-def active_holds(*, person: Any) -> list[Hold]:
-    """The person's active holds: ready ones first, then on their way, then waiting in order
-    of placing. Waiting holds carry ``position`` in the queue for their title."""
-    ahead = (
-        Hold.objects.filter(edition_id=OuterRef("edition_id"), status=HoldStatus.WAITING)
-        .filter(
-            Q(placed_at__lt=OuterRef("placed_at"))
-            | Q(placed_at=OuterRef("placed_at"), pk__lt=OuterRef("pk"))
-        )
-        .order_by()
-        .values("edition_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    order = {HoldStatus.READY: 0, HoldStatus.IN_TRANSIT: 1, HoldStatus.WAITING: 2}
-    holds = list(
-        Hold.objects.filter(patron=person, status__in=ACTIVE_HOLD)
-        .select_related("edition", "pickup_location")
-        .annotate(ahead=Coalesce(Subquery(ahead, output_field=IntegerField()), 0))
-        .order_by("placed_at", "pk")
-    )
-    for hold in holds:
-        hold.position = hold.ahead + 1 if hold.status == HoldStatus.WAITING else None
-    return sorted(holds, key=lambda h: order[h.status])
 
 
 def own_hold(*, person: Any, hold_id: Any) -> Hold | None:

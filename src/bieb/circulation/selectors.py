@@ -34,7 +34,15 @@ from django.utils.translation import gettext as _
 
 from bieb.accounts.models import User
 from bieb.catalog.models import Edition
-from bieb.circulation.models import ACTIVE_HOLD, Hold, HoldScope, HoldStatus, Loan, LoanPolicy
+from bieb.circulation.models import (
+    ACTIVE_HOLD,
+    Hold,
+    HoldScope,
+    HoldStatus,
+    Loan,
+    LoanPolicy,
+    PatronCategory,
+)
 from bieb.circulation.policies import policy_for
 from bieb.core import clock
 from bieb.core.errors import DomainError, NotFound
@@ -64,6 +72,7 @@ MAX_ID = 2**63 - 1
 RENEWAL_LIMIT = "renewal_limit"
 RESERVED = "reserved"
 LOAN_CLOSED = "loan_closed"
+OVERDUE = "overdue"
 
 
 # --- loans -----------------------------------------------------------------------------------
@@ -86,6 +95,7 @@ def _waiting_for_copy(today: dt.date) -> Exists:
         Hold.objects.filter(edition_id=OuterRef("edition_id"), status=HoldStatus.WAITING)
         .filter(open_now)
         .filter(Q(item_id=OuterRef("item_id")) | (Q(item__isnull=True) & in_scope))
+        .exclude(patron_id=OuterRef("patron_id"))  # one's own hold does not block renewal
     )
 
 
@@ -149,13 +159,47 @@ class LoanLine:
     #: how many renewals the loan's policy allows in all
     max_renewals: int
 
+    @property
+    def days_late(self) -> int:
+        return self.overdue_days
 
-def renewal_refusal(loan: Loan, *, policy: LoanPolicy, has_waiting_hold: bool) -> str:
-    """The code ``services.renew`` would refuse ``loan`` with now, or "" when it would renew."""
+    @property
+    def refusal(self) -> str:
+        """Why renewing is refused, in words ("" when it may be renewed)."""
+        return refusal_message(self.renewal_refusal, self.loan)
+
+
+def refusal_message(code: str, loan: Loan) -> str:
+    return {
+        "": "",
+        RENEWAL_LIMIT: _("Je hebt dit exemplaar al %(n)s keer verlengd, vaker kan niet.")
+        % {"n": loan.renewals},
+        RESERVED: _("Iemand anders heeft deze titel gereserveerd; verlengen kan niet."),
+        OVERDUE: _(
+            "Dit exemplaar is te laat, dus verlengen kan niet meer. Breng het terug in"
+            " een bibliotheek naar keuze."
+        ),
+        LOAN_CLOSED: _("Deze uitlening is al afgesloten."),
+    }[code]
+
+
+def renewal_refusal(
+    loan: Loan, *, policy: LoanPolicy, has_waiting_hold: bool, today: dt.date | None = None
+) -> str:
+    """The code ``services.renew`` would refuse ``loan`` with now, or "" when it would renew
+    (the same rules in the same order: closed, the policy's maximum, overdue with a late fee
+    — never for youth — and someone else waiting)."""
+    today = today or clock.today()
     if loan.returned_at is not None:
         return LOAN_CLOSED
     if loan.renewals >= policy.max_renewals:
         return RENEWAL_LIMIT
+    if (
+        loan.due_date < today
+        and policy.overdue_fee_cents_per_day
+        and loan.category != PatronCategory.YOUTH
+    ):
+        return OVERDUE
     if has_waiting_hold:
         return RESERVED
     return ""
@@ -175,7 +219,10 @@ def loan_lines(loans: Iterable[Loan], *, today: dt.date | None = None) -> list[L
             policies[key] = policy_for(*key)
         policy = policies[key]
         refusal = renewal_refusal(
-            loan, policy=policy, has_waiting_hold=bool(getattr(loan, "has_waiting_hold", False))
+            loan,
+            policy=policy,
+            has_waiting_hold=bool(getattr(loan, "has_waiting_hold", False)),
+            today=today,
         )
         lines.append(
             LoanLine(

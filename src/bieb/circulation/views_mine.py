@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bieb.accounts import access
 from bieb.catalog.models import Edition
-from bieb.circulation import desk_selectors, forms, services
+from bieb.circulation import desk_selectors, forms, selectors, services
 from bieb.circulation.entitlements import entitlements_for
 from bieb.circulation.models import HoldStatus, Notice
 from bieb.core import clock
@@ -43,8 +43,10 @@ def my_loans(request: HttpRequest) -> HttpResponse:
         request,
         "circulation/mine/loans.html",
         {
-            "rows": desk_selectors.open_loans(person=person, today=today),
-            "history": desk_selectors.loan_history(person=person),
+            "rows": selectors.loan_lines(
+                selectors.open_loans(patron=person, today=today), today=today
+            ),
+            "history": list(selectors.returned_loans(patron=person)[:100]),
             "keeps_history": person.keep_loan_history,
             "today": today,
             "notices": list(
@@ -76,6 +78,14 @@ def loan_renew(request: HttpRequest, loan_id: int) -> HttpResponse:
 # --- holds -----------------------------------------------------------------------------------
 
 
+def _with_positions(holds) -> list:
+    """The holds, each with ``position``: its place in the queue (waiting holds only)."""
+    holds = list(holds)
+    for hold in holds:
+        hold.position = selectors.queue_position(hold)
+    return holds
+
+
 @never_cache
 @login_required
 @require_GET
@@ -84,7 +94,7 @@ def my_holds(request: HttpRequest) -> HttpResponse:
         request,
         "circulation/mine/holds.html",
         {
-            "holds": desk_selectors.active_holds(person=request.user),
+            "holds": _with_positions(selectors.active_holds(patron=request.user)),
             "today": clock.today(),
             "pause_min": clock.today().isoformat(),
         },

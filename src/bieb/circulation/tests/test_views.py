@@ -25,6 +25,7 @@ from bieb.circulation.models import (
 )
 from bieb.circulation.tests.factories import adult, child, copy_at, network, policy
 from bieb.core import clock
+from bieb.core.errors import DomainError
 from bieb.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -886,3 +887,30 @@ def test_mijn_bibliotheek_and_the_staff_home_link_to_the_new_pages(client, net):
     assert reverse("circulation:desk_home") in desk_home
     assert reverse("circulation:terminals") not in desk_home
     assert reverse("circulation:terminals") in manager_home
+
+
+def test_my_loans_gives_the_same_renewal_answer_as_renewing_would(resident, net):
+    policy(net.org, loan_days=21, overdue_fee_cents_per_day=20)
+    person = resident.person
+    late = services.checkout(patron=person, barcode=copy_at(net.main).barcode, location=net.main)
+    wanted_edition = EditionFactory(title="Mijn eigen wachtrij")
+    mine = copy_at(net.main, wanted_edition)
+    other = copy_at(net.main, wanted_edition)
+    services.checkout(patron=adult(), barcode=other.barcode, location=net.main)
+    services.hold_place(patron=person, edition=wanted_edition, pickup_location=net.main)
+    with clock.frozen(clock.now() + dt.timedelta(days=25)):
+        own = services.checkout(patron=person, barcode=mine.barcode, location=net.main)
+        rows = {
+            row.loan.pk: row
+            for row in resident.get(reverse("circulation:my_loans")).context["rows"]
+        }
+
+        # overdue with a late fee: the page says so, and renewing refuses the same way
+        assert rows[late.pk].renewal_refusal == "overdue"
+        assert "te laat" in rows[late.pk].refusal
+        with pytest.raises(DomainError) as refused:
+            services.renew(late)
+        assert refused.value.code == "overdue"
+        # borrowing another copy ended the person's own place in the queue: renewable
+        assert rows[own.pk].renewable
+        assert services.renew(own).renewals == 1
