@@ -91,3 +91,13 @@ def staff_roles_in(*, organisation_ids: set[int]) -> QuerySet[StaffRole]:
         .select_related("user", "organisation")
         .order_by("organisation__name", "user__last_name", "role")
     )
+
+
+def person_by_card(card_number: str) -> User | None:
+    """The person holding library card ``card_number`` (spaces allowed), anywhere in the
+    country: one national account. Anonymised accounts have no card any more; inactive ones
+    are returned, so a desk or machine can say why lending is refused."""
+    number = "".join((card_number or "").split())
+    if not number.isdigit() or len(number) > 14:
+        return None
+    return User.objects.filter(card_number=number, anonymised_at__isnull=True).first()

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 
 from bieb.accounts import access
 from bieb.accounts.models import User
+from bieb.accounts.selectors import person_by_card
 from bieb.catalog.models import Item, ItemStatus
 from bieb.circulation.models import (
     OPEN_TRANSFER,
@@ -42,13 +43,9 @@ LIST_LIMIT = 200
 
 
 def patron_by_card(card_number: str) -> User | None:
-    """The person holding library card ``card_number``, anywhere in the country (one national
-    account: a member of any library may borrow at every desk). Anonymised accounts have no
-    card any more; inactive ones are returned so the desk can say why lending is refused."""
-    number = "".join((card_number or "").split())
-    if not number.isdigit() or len(number) > 14:
-        return None
-    return User.objects.filter(card_number=number, anonymised_at__isnull=True).first()
+    """The person holding library card ``card_number``, anywhere in the country (a member of
+    any library may borrow at every desk); see ``accounts.selectors.person_by_card``."""
+    return person_by_card(card_number)
 
 
 def shelf_label(person: Any) -> str:

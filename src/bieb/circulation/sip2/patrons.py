@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.utils.crypto import salted_hmac
 
-from bieb.accounts.models import User
+from bieb.accounts.selectors import person_by_card
 from bieb.circulation.entitlements import Entitlements, entitlements_for
 from bieb.circulation.models import Charge, Hold, HoldStatus, Loan
 from bieb.circulation.policies import policy_for
@@ -75,9 +75,7 @@ def patron_check(session: Session, card: str, password: str | None) -> PatronChe
     card = (card or "").strip()
     check = PatronCheck(card=card)
     if CARD.fullmatch(card):
-        person = User.objects.filter(card_number=card).first()
-        if person is not None and not person.is_anonymised:
-            check.person = person
+        check.person = person_by_card(card)
     if not password:
         return check
     check.password_given = True
