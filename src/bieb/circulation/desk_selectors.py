@@ -26,13 +26,13 @@ from bieb.circulation.models import (
     OPEN_TRANSFER,
     TRAPPED_HOLD,
     Hold,
-    HoldScope,
     HoldStatus,
     Loan,
     Terminal,
     Transfer,
     TransferStatus,
 )
+from bieb.circulation.queues import open_now_q, serves_copy_q
 from bieb.network.models import Location
 
 DESK_ROLES = access.MEMBER_ROLES
@@ -229,17 +229,11 @@ def pull_list(*, location: Location, today: dt.date) -> list[PullRow]:
     """Titles someone waits for (and is not pausing) with a copy on this location's shelf
     that may serve them: take one copy from the shelf and scan it at the return screen, which
     gives it to the first in line."""
-    open_now = Q(not_before__isnull=True) | Q(not_before__lte=today)
-    serves_this_copy = Q(item_id=OuterRef("pk")) | (
-        Q(item__isnull=True)
-        & (
-            Q(scope=HoldScope.NATIONAL)
-            | Q(
-                scope=HoldScope.ORGANISATION,
-                pickup_location__organisation_id=OuterRef("home_location__organisation_id"),
-            )
-            | Q(scope=HoldScope.LOCATION, pickup_location_id=OuterRef("home_location_id"))
-        )
+    open_now = open_now_q(today)
+    serves_this_copy = serves_copy_q(
+        item_id=OuterRef("pk"),
+        organisation_id=OuterRef("organisation_id"),
+        home_location_id=OuterRef("home_location_id"),
     )
     eligible = Hold.objects.filter(
         edition_id=OuterRef("edition_id"), status=HoldStatus.WAITING

@@ -37,13 +37,13 @@ from bieb.catalog.models import Edition
 from bieb.circulation.models import (
     ACTIVE_HOLD,
     Hold,
-    HoldScope,
     HoldStatus,
     Loan,
     LoanPolicy,
     PatronCategory,
 )
 from bieb.circulation.policies import policy_for
+from bieb.circulation.queues import open_now_q, serves_copy_q
 from bieb.core import clock
 from bieb.core.errors import DomainError, NotFound
 from bieb.network.models import Location
@@ -82,19 +82,16 @@ def _waiting_for_copy(today: dt.date) -> Exists:
     """Whether a hold waits (and is not paused) that the loan's copy would serve on return:
     one on this very copy, or one on the title whose scope covers the copy's home location.
     The same rule as ``services._eligible_holds``, as a subquery for a list of loans."""
-    open_now = Q(not_before__isnull=True) | Q(not_before__lte=today)
-    in_scope = (
-        Q(scope=HoldScope.NATIONAL)
-        | Q(
-            scope=HoldScope.ORGANISATION,
-            pickup_location__organisation_id=OuterRef("item__home_location__organisation_id"),
-        )
-        | Q(scope=HoldScope.LOCATION, pickup_location_id=OuterRef("item__home_location_id"))
-    )
     return Exists(
         Hold.objects.filter(edition_id=OuterRef("edition_id"), status=HoldStatus.WAITING)
-        .filter(open_now)
-        .filter(Q(item_id=OuterRef("item_id")) | (Q(item__isnull=True) & in_scope))
+        .filter(open_now_q(today))
+        .filter(
+            serves_copy_q(
+                item_id=OuterRef("item_id"),
+                organisation_id=OuterRef("item__organisation_id"),
+                home_location_id=OuterRef("item__home_location_id"),
+            )
+        )
         .exclude(patron_id=OuterRef("patron_id"))  # one's own hold does not block renewal
     )
 

@@ -40,6 +40,7 @@ from bieb.circulation.models import (
     TransferStatus,
 )
 from bieb.circulation.policies import policy_for, rules_for
+from bieb.circulation.queues import open_now_q, serves_copy_q
 from bieb.core import clock
 from bieb.core.audit import audit_record
 from bieb.core.errors import DomainError, NotFound
@@ -114,24 +115,19 @@ def _local_today() -> dt.date:
     return clock.today()
 
 
-def _scope_q(item: Item) -> Q:
-    """Holds whose scope lets ``item`` serve them: national ones, those picked up in the
-    copy's organisation, and those picked up at its home location."""
-    return (
-        Q(scope=HoldScope.NATIONAL)
-        | Q(scope=HoldScope.ORGANISATION, pickup_location__organisation_id=item.organisation_id)
-        | Q(scope=HoldScope.LOCATION, pickup_location_id=item.home_location_id)
-    )
-
-
 def _eligible_holds(item: Item, today: dt.date):
     """Waiting holds this copy may serve, in queue order: holds on this very copy first,
     then holds on the title within their scope (not paused)."""
-    open_now = Q(not_before__isnull=True) | Q(not_before__lte=today)
     return (
         Hold.objects.filter(edition_id=item.edition_id, status=HoldStatus.WAITING)
-        .filter(open_now)
-        .filter(Q(item_id=item.pk) | (Q(item__isnull=True) & _scope_q(item)))
+        .filter(open_now_q(today))
+        .filter(
+            serves_copy_q(
+                item_id=item.pk,
+                organisation_id=item.organisation_id,
+                home_location_id=item.home_location_id,
+            )
+        )
         .order_by("placed_at", "pk")
     )
 
