@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,7 @@ from bieb.catalog.models import (
     ItemStatus,
     LicenceModel,
 )
-from bieb.core import clock
+from bieb.core import clock, rows
 from bieb.core.audit import audit_record
 from bieb.core.errors import DomainError
 
@@ -88,16 +88,14 @@ def edition_refresh_availability(edition_ids: Iterable[int]) -> int:
     today = clock.today()
     rule = [ItemStatus.AVAILABLE.value, today, today, LicenceModel.ALWAYS.value]
     changed: list[int] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"UPDATE catalog_edition SET available_now = {_AVAILABLE_SQL}"  # noqa: S608
-                f" WHERE id IN ({marks}) AND available_now <> {_AVAILABLE_SQL} RETURNING id",
-                [*rule, *chunk, *rule],
-            )
-            changed.extend(row[0] for row in cursor.fetchall())
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        changed += rows.column(
+            f"UPDATE catalog_edition SET available_now = {_AVAILABLE_SQL}"  # noqa: S608
+            f" WHERE id IN ({marks}) AND available_now <> {_AVAILABLE_SQL} RETURNING id",
+            [*rule, *chunk, *rule],
+        )
     if changed:
         # the "available now" filter and facet read the flag from the search index
         search.refresh_availability(changed)
@@ -203,11 +201,15 @@ def item_set_status(
     due_date: dt.date | None = None,
     actor=None,
     audit: bool = True,
+    edition_available: bool = False,
 ) -> Item:
     """Move ``item`` to ``status`` (and ``location``: where it is now, or is heading in
     transit). ``due_date`` is required for, and only kept with, "on loan". ``audit=False``
     is for a caller that records the change in its own audit row in the same transaction
     (circulation's checkout, return and loss rows name the copy and both statuses).
+    ``edition_available=True`` says the caller read the edition's ``available_now`` as true in
+    this transaction, under the edition's row lock: a copy going to the shelf then cannot
+    change it, and the recount is skipped.
 
     The change is a conditional UPDATE on the status the caller saw, so two desks acting on
     one copy at once cannot both win: the loser gets ``item_status_changed``.
@@ -230,13 +232,20 @@ def item_set_status(
     # after the block, which has written nothing then, so a caller that catches it may go on
     # in its transaction.
     with transaction.atomic(savepoint=False):
-        updated = Item.objects.filter(pk=item.pk, status=previous).update(
-            status=status,
-            location=new_location,
-            due_date=due_date if status == ItemStatus.ON_LOAN else None,
-            updated_at=now,
+        # written out: circulation runs this on every checkout and return (``core.rows``)
+        updated = rows.execute(
+            "UPDATE catalog_item SET status = %s, location_id = %s, due_date = %s,"
+            " updated_at = %s WHERE id = %s AND status = %s",
+            [
+                status,
+                new_location.pk,
+                rows.date(due_date if status == ItemStatus.ON_LOAN else None),
+                rows.moment(now),
+                item.pk,
+                previous,
+            ],
         )
-        if updated:
+        if updated and not (edition_available and status == ItemStatus.AVAILABLE):
             edition_refresh_availability([item.edition_id])
             if ItemStatus.WITHDRAWN in (status, previous):
                 _touch(item.edition_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from bieb.accounts.models import StaffRole
 from bieb.circulation.models import PatronCategory
+from bieb.core import rows
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,12 @@ class Entitlements:
 
 
 def category_of(person: Any) -> str:
-    if StaffRole.objects.filter(user=person).exists():
+    # asked on every checkout: written out (``core.rows``) rather than compiled by the ORM
+    staff = rows.value(
+        f"SELECT 1 FROM {StaffRole._meta.db_table} WHERE user_id = %s LIMIT 1",  # noqa: S608
+        [person.pk],
+    )
+    if staff is not None:
         return PatronCategory.STAFF
     if person.is_youth:
         return PatronCategory.YOUTH

@@ -1,32 +1,74 @@
 """Which loan policy applies: the most specific row for an organisation, format and patron
-category, falling back to the network default and then to the built-in defaults."""
+category, falling back to the network default and then to the built-in defaults.
+
+Both tables are small (a few rows per organisation) and read on every checkout and return,
+so each process keeps them in memory for ``TTL`` seconds. A change made in this process
+(``rules_services``, or any save or delete) empties the memory at once and again when its
+transaction commits; other processes pick it up within ``TTL`` seconds (decision 0010).
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q
+import threading
+import time
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from bieb.circulation.models import LoanPolicy, OrganisationRules
 
+#: seconds a process trusts its copy of the policies and rules
+TTL = 30.0
+
+_lock = threading.Lock()
+_memory: dict[str, object] = {}
+
+
+def forget() -> None:
+    """Drop this process's copy; the next question reads the tables again."""
+    with _lock:
+        _memory.clear()
+
+
+def _tables() -> tuple[dict[tuple, list[LoanPolicy]], dict[int, OrganisationRules]]:
+    with _lock:
+        loaded = _memory.get("at")
+        if loaded is not None and time.monotonic() - loaded < TTL:  # type: ignore[operator]
+            return _memory["policies"], _memory["rules"]  # type: ignore[return-value]
+    policies: dict[tuple, list[LoanPolicy]] = {}
+    for policy in LoanPolicy.objects.all():
+        policies.setdefault((policy.organisation_id, policy.format, policy.category), []).append(
+            policy
+        )
+    rules = {row.organisation_id: row for row in OrganisationRules.objects.all()}
+    with _lock:
+        _memory.update(at=time.monotonic(), policies=policies, rules=rules)
+    return policies, rules
+
 
 def policy_for(organisation_id: int, format: str, category: str) -> LoanPolicy:
-    candidates = LoanPolicy.objects.filter(
-        Q(organisation_id=organisation_id) | Q(organisation_id__isnull=True),
-        format__in=(format, ""),
-        category__in=(category, ""),
-    )
-    best = None
-    best_rank = (-1, -1, -1)
-    for policy in candidates:
-        rank = (
-            int(policy.organisation_id is not None),
-            int(policy.format != ""),
-            int(policy.category != ""),
-        )
-        if rank > best_rank:
-            best, best_rank = policy, rank
-    return best or LoanPolicy(format=format, category=category)
+    policies, _rules = _tables()
+    # most specific first: organisation over network, then format, then category
+    for owner in (organisation_id, None):
+        for fmt in (format, ""):
+            for cat in (category, ""):
+                found = policies.get((owner, fmt, cat))
+                if found:
+                    return found[0]
+    return LoanPolicy(format=format, category=category)
 
 
 def rules_for(organisation_id: int) -> OrganisationRules:
-    rules = OrganisationRules.objects.filter(organisation_id=organisation_id).first()
-    return rules or OrganisationRules(organisation_id=organisation_id)
+    _policies, rules = _tables()
+    found = rules.get(organisation_id)
+    return found or OrganisationRules(organisation_id=organisation_id)
+
+
+def _changed(**_kwargs) -> None:
+    forget()
+    transaction.on_commit(forget)
+
+
+for _model in (LoanPolicy, OrganisationRules):
+    post_save.connect(_changed, sender=_model, dispatch_uid=f"policies-{_model.__name__}")
+    post_delete.connect(_changed, sender=_model, dispatch_uid=f"policies-{_model.__name__}-del")

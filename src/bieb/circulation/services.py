@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -41,7 +42,7 @@ from bieb.circulation.models import (
 )
 from bieb.circulation.policies import policy_for, rules_for
 from bieb.circulation.queues import open_now_q, serves_copy_q
-from bieb.core import clock
+from bieb.core import clock, rows
 from bieb.core.audit import audit_record
 from bieb.core.errors import DomainError, NotFound
 
@@ -61,37 +62,81 @@ __all__ = [
 ]
 
 CHANNELS = ("desk", "selfservice", "api", "sip2", "auto")
-_ITEM_FIELDS = tuple(field.name for field in Item._meta.concrete_fields)
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _item_by_barcode(barcode: str, *, lock: bool = True) -> Item:
-    """The copy with ``barcode`` and the two fields of its edition that lending needs, locked
-    (``FOR UPDATE OF`` the copy alone). The join is safe under PostgreSQL's re-check after a
-    lock wait because a copy never changes edition; joining its locations would not be (another
-    desk may have moved it meanwhile, and the re-check would lose the row)."""
-    barcode = (barcode or "").strip()
-    query = (
-        Item.objects.select_related("edition")
-        .only(*_ITEM_FIELDS, "edition__title", "edition__format")
-        .filter(barcode=barcode)
+class Scanned(NamedTuple):
+    """A scanned copy, locked, with what lending and returning ask about its holds."""
+
+    item: Item
+    #: someone waits for its title (any copy)
+    title_waited_for: bool
+    #: someone other than the borrower waits for this very copy
+    copy_held_for_other: bool
+    #: the borrower waits for its title themself
+    own_hold_waiting: bool
+    #: the borrower's open loans
+    open_loans: int
+
+
+@cache
+def _scan_sql() -> str:
+    return (
+        f"SELECT {rows.columns(Item, 'i')}, e.title, e.format, e.available_now,"  # noqa: S608
+        " EXISTS (SELECT 1 FROM circulation_hold h"
+        " WHERE h.edition_id = i.edition_id AND h.status = %s),"
+        " EXISTS (SELECT 1 FROM circulation_hold h"
+        " WHERE h.item_id = i.id AND h.status = %s AND h.patron_id <> %s),"
+        " EXISTS (SELECT 1 FROM circulation_hold h"
+        " WHERE h.edition_id = i.edition_id AND h.status = %s AND h.patron_id = %s),"
+        " (SELECT COUNT(*) FROM circulation_loan l"
+        " WHERE l.patron_id = %s AND l.returned_at IS NULL)"
+        " FROM catalog_item i JOIN catalog_edition e ON e.id = i.edition_id"
+        " WHERE i.barcode = %s" + rows.for_update("i", "e")
     )
-    if lock:
-        # the edition too: two desks changing copies of one title recompute its
-        # "available now" one after the other, each seeing the other's change
-        query = query.select_for_update(of=("self", "edition"))
-    item = query.first() if barcode else None
-    if item is None:
+
+
+def _scan(barcode: str, patron_id: int | None = None) -> Scanned:
+    """The copy with ``barcode`` and the two fields of its edition that lending needs, both
+    locked (``FOR UPDATE OF`` the copy and its edition: two desks changing copies of one title
+    recompute its "available now" one after the other, each seeing the other's change), with
+    the hold questions and the borrower's open loans answered in the same statement. The join
+    is safe under PostgreSQL's re-check after a lock wait because a copy never changes
+    edition.
+
+    After a lock wait PostgreSQL re-reads the copy but not the subqueries, which keep the
+    statement's snapshot. The loan count is still exact: the caller locked the person in an
+    earlier statement, so every loan of theirs that could commit has. The hold answers may
+    miss a hold placed during the wait, which is the same as that hold arriving a moment
+    after the scan: it waits for the next copy, and nothing that must never happen can.
+
+    Written out (``core.rows``): it runs on every checkout and return."""
+    barcode = (barcode or "").strip()
+    found = None
+    if barcode:
+        waiting = HoldStatus.WAITING.value
+        found = rows.fetch(
+            _scan_sql(),
+            [waiting, waiting, patron_id, waiting, patron_id, patron_id, barcode],
+            (Item, "i"),
+        )
+    if found is None:
         raise NotFound("item_unknown", _("Dit exemplaar kennen we niet. Controleer de barcode."))
-    return item
+    item, title, format, available, waited, held_for_other, own, open_loans = found
+    item.edition = Edition.from_db(
+        connection.alias,
+        ["id", "title", "format", "available_now"],
+        [item.edition_id, title, format, bool(available)],
+    )
+    return Scanned(item, bool(waited), bool(held_for_other), bool(own), open_loans)
 
 
 def _lock_person(person: Any) -> None:
-    from bieb.accounts.models import User
-
-    User.objects.select_for_update().filter(pk=person.pk).values_list("pk").first()
+    """Lock the person: their limits are decided under it, one desk after the other."""
+    sql = "SELECT 1 FROM accounts_user WHERE id = %s" + rows.for_update()  # noqa: S608
+    rows.value(sql, [person.pk])
 
 
 def _staff_actor(actor, patron_id: int | None):
@@ -132,11 +177,12 @@ def _eligible_holds(item: Item, today: dt.date):
     )
 
 
-def _next_hold(item: Item, today: dt.date) -> Hold | None:
+def _next_hold(item: Item, today: dt.date, *, title_waited_for: bool = True) -> Hold | None:
     """The first eligible hold, locked; a hold another desk is trapping right now is skipped
-    (``SKIP LOCKED``), so two copies returned at once serve two people."""
-    if not Hold.objects.filter(edition_id=item.edition_id, status=HoldStatus.WAITING).exists():
-        return None  # the common case, in one cheap query
+    (``SKIP LOCKED``), so two copies returned at once serve two people. ``title_waited_for``
+    False (the scan found nobody waiting for the title) is the common case: no query."""
+    if not title_waited_for:
+        return None
     base = _eligible_holds(item, today)
     for query in (base.filter(item_id=item.pk), base.filter(item__isnull=True)):
         hold = (
@@ -182,12 +228,13 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
     try:
         with transaction.atomic():
             _lock_person(patron)
-            item = _item_by_barcode(barcode)
-            hold = _refuse_unlendable(item, patron)
+            scanned = _scan(barcode, patron.pk)
+            item = scanned.item
+            hold = _refuse_unlendable(scanned, patron)
             was_moving = item.status == ItemStatus.IN_TRANSIT
             previous_status = item.status
             policy = policy_for(item.organisation_id, item.edition.format, rights.category)
-            open_loans = Loan.objects.filter(patron=patron, returned_at__isnull=True).count()
+            open_loans = scanned.open_loans
             if open_loans >= policy.max_loans:
                 raise DomainError(
                     "limit_reached",
@@ -195,15 +242,17 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
                     status=409,
                 )
             due = today + dt.timedelta(days=policy.loan_days)
-            loan = Loan.objects.create(
-                item=item,
-                edition_id=item.edition_id,
-                organisation_id=item.organisation_id,
-                patron=patron,
-                category=rights.category,
-                checkout_location=location,
-                due_date=due,
-                channel=channel,
+            loan = rows.insert(
+                Loan(
+                    item=item,
+                    edition_id=item.edition_id,
+                    organisation_id=item.organisation_id,
+                    patron=patron,
+                    category=rights.category,
+                    checkout_location=location,
+                    due_date=due,
+                    channel=channel,
+                )
             )
             catalog_services.item_set_status(
                 item,
@@ -215,10 +264,11 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
             )
             if hold is not None:
                 _end_hold(hold, HoldStatus.COLLECTED)
-            # another copy of a title they were waiting for: their place in the queue is done
-            Hold.objects.filter(
-                patron=patron, edition_id=item.edition_id, status=HoldStatus.WAITING
-            ).update(status=HoldStatus.COLLECTED, ended_at=clock.now(), updated_at=clock.now())
+            if scanned.own_hold_waiting:
+                # another copy of a title they were waiting for: their place in the queue is done
+                Hold.objects.filter(
+                    patron=patron, edition_id=item.edition_id, status=HoldStatus.WAITING
+                ).update(status=HoldStatus.COLLECTED, ended_at=clock.now(), updated_at=clock.now())
             if was_moving:  # collected before it reached the pick-up location
                 Transfer.objects.filter(item=item, status__in=OPEN_TRANSFER).update(
                     status=TransferStatus.CANCELLED, updated_at=clock.now()
@@ -253,9 +303,10 @@ def _item_on_loan() -> DomainError:
     )
 
 
-def _refuse_unlendable(item: Item, patron) -> Hold | None:
-    """Raise when ``item`` cannot be lent to ``patron`` now; return the patron's hold it
-    fulfils (a copy waiting on the hold shelf for them)."""
+def _refuse_unlendable(scanned: Scanned, patron) -> Hold | None:
+    """Raise when the scanned copy cannot be lent to ``patron`` now; return the patron's hold
+    it fulfils (a copy waiting on the hold shelf for them)."""
+    item = scanned.item
     if item.edition.format in DIGITAL_FORMATS:
         raise DomainError("not_physical", _("Dit is een digitale titel."))
     status = item.status
@@ -283,8 +334,7 @@ def _refuse_unlendable(item: Item, patron) -> Hold | None:
             % {"status": ItemStatus(status).label},
             status=409,
         )
-    other = Hold.objects.filter(item=item, status=HoldStatus.WAITING).exclude(patron=patron)
-    if other.exists():
+    if scanned.copy_held_for_other:
         raise DomainError(
             "item_on_hold",
             _("Iemand anders heeft juist dit exemplaar gereserveerd."),
@@ -304,7 +354,8 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
     now = clock.now()
     today = _local_today()
     with transaction.atomic():
-        item = _item_by_barcode(barcode)
+        scanned = _scan(barcode)
+        item = scanned.item
         if item.status in (ItemStatus.WITHDRAWN,):
             raise DomainError("item_not_lendable", _("Dit exemplaar is afgevoerd."), status=409)
         result = CheckinResult(item=item, destination="shelf", to_location=location)
@@ -314,24 +365,7 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
             catalog_services.item_set_status(
                 item, ItemStatus.AVAILABLE, location=location, actor=actor, audit=False
             )
-        loan = (
-            Loan.objects.select_for_update(of=("self",))
-            .select_related("patron")
-            .filter(item=item, returned_at__isnull=True)
-            .first()
-        )
-        if loan is not None:
-            result.loan = loan
-            result.was_late_days = max(0, (today - loan.due_date).days)
-            result.charge = _overdue_charge(loan, result.was_late_days)
-            loan.returned_at = now
-            loan.return_location = location
-            patron = loan.patron
-            if patron is not None and not patron.keep_loan_history:
-                loan.patron = None
-            loan.save(update_fields=["returned_at", "return_location", "patron", "updated_at"])
-            if patron is not None and not patron.keep_loan_history:
-                forget_title(patron, loan)
+        loan = _end_open_loan(item, location, now, today, result)
         # open transfers and trapped holds go with these two states only
         moving = item.status in (ItemStatus.IN_TRANSIT, ItemStatus.ON_HOLD_SHELF)
         if item.status == ItemStatus.IN_TRANSIT:
@@ -357,7 +391,7 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
             result.destination, result.hold = "transit", trapped
             result.to_location = trapped.pickup_location
         else:
-            _route(item, location, today, actor, result)
+            _route(item, location, today, actor, result, scanned.title_waited_for)
         audit_record(
             action="circulation.checkin",
             actor=actor,
@@ -379,7 +413,52 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
     return result
 
 
-def _set_status(item: Item, status: str, location, actor) -> None:
+@cache
+def _open_loan_sql() -> str:
+    return (
+        f"SELECT {rows.columns(Loan, 'l')}, u.keep_loan_history,"  # noqa: S608
+        " EXISTS (SELECT 1 FROM circulation_notice n WHERE n.loan_id = l.id),"
+        " EXISTS (SELECT 1 FROM circulation_hold h WHERE h.patron_id = l.patron_id"
+        " AND h.edition_id = l.edition_id AND h.status IN (%s, %s, %s))"
+        " FROM circulation_loan l LEFT JOIN accounts_user u ON u.id = l.patron_id"
+        " WHERE l.item_id = %s AND l.returned_at IS NULL" + rows.for_update("l")
+    )
+
+
+def _end_open_loan(item: Item, location, now, today: dt.date, result: CheckinResult):
+    """End the copy's open loan, if any (locked, with whether its borrower keeps a history and
+    whether anything else links them to the title, in one written-out statement): the late
+    fee, the return, and the borrower's name taken off when they keep no history."""
+    found = rows.fetch(
+        _open_loan_sql(),
+        [HoldStatus.COLLECTED, HoldStatus.CANCELLED, HoldStatus.EXPIRED, item.pk],
+        (Loan, "l"),
+    )
+    if found is None:
+        return None
+    loan, keeps_history, has_notices, has_ended_holds = found
+    loan.edition = item.edition
+    result.loan = loan
+    result.was_late_days = max(0, (today - loan.due_date).days)
+    result.charge = _overdue_charge(loan, result.was_late_days)
+    patron_id = loan.patron_id
+    forget = patron_id is not None and not keeps_history
+    loan.returned_at, loan.return_location, loan.updated_at = now, location, now
+    if forget:
+        loan.patron = None
+    rows.execute(
+        "UPDATE circulation_loan SET returned_at = %s, return_location_id = %s,"
+        " patron_id = %s, updated_at = %s WHERE id = %s",
+        [rows.moment(now), location.pk, loan.patron_id, rows.moment(now), loan.pk],
+    )
+    if forget and (has_notices or has_ended_holds):
+        forget_title(patron_id, loan)
+    return loan
+
+
+def _set_status(
+    item: Item, status: str, location, actor, *, edition_available: bool = False
+) -> None:
     if item.status == status and item.location_id == location.pk:
         return
     if item.status == status:
@@ -388,12 +467,26 @@ def _set_status(item: Item, status: str, location, actor) -> None:
         item.location = location
         return
     # the circulation row of the checkin records it
-    catalog_services.item_set_status(item, status, location=location, actor=actor, audit=False)
+    catalog_services.item_set_status(
+        item,
+        status,
+        location=location,
+        actor=actor,
+        audit=False,
+        edition_available=edition_available,
+    )
 
 
-def _route(item: Item, location, today: dt.date, actor, result: CheckinResult) -> None:
+def _route(
+    item: Item,
+    location,
+    today: dt.date,
+    actor,
+    result: CheckinResult,
+    title_waited_for: bool = True,
+) -> None:
     """A copy free at ``location``: trap it for the next hold, or shelve it."""
-    hold = _next_hold(item, today)
+    hold = _next_hold(item, today, title_waited_for=title_waited_for)
     if hold is not None:
         result.hold = hold
         if hold.pickup_location_id == location.pk:
@@ -410,7 +503,15 @@ def _route(item: Item, location, today: dt.date, actor, result: CheckinResult) -
     rules = rules_for(item.organisation_id)
     stays = rules.floating and location.organisation_id == item.organisation_id
     if stays or item.home_location_id == location.pk:
-        _set_status(item, ItemStatus.AVAILABLE, location, actor)
+        # the edition was read under its lock by the scan: "available now" already, a copy
+        # more on the shelf cannot change it
+        _set_status(
+            item,
+            ItemStatus.AVAILABLE,
+            location,
+            actor,
+            edition_available=item.edition.available_now,
+        )
         result.destination, result.to_location = "shelf", location
         return
     home = item.home_location
@@ -481,7 +582,7 @@ def _receive_transfer(item: Item, location, now) -> None:
         transfer.save(update_fields=["status", "received_at", "updated_at"])
 
 
-def forget_title(patron, loan: Loan) -> None:
+def forget_title(patron, loan: Loan) -> None:  # patron: a person or their id
     """After a return by someone who keeps no loan history: the notices about the loan and
     their ended holds of the title go too, so nothing links them to it any more. (A charge
     for the loan stays: it is money owed, not history.)"""

@@ -136,6 +136,10 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c work_mem={os.environ.get('BIEB_PG_WORK_MEM', '32MB')}"
     )
+    # Statements written out for the hot path (``core.rows``) are prepared on the server after
+    # five runs; Django's own cursors bind on the client and never are. 0 turns it off.
+    _prepare = int(os.environ.get("BIEB_PG_PREPARE", "5"))
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare or None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

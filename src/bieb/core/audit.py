@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 
+from bieb.core import rows
 from bieb.core.models import AuditEvent
 
 
@@ -25,10 +26,13 @@ def audit_record(
     if isinstance(subject, models.Model):
         subject = subject_of(subject)
     actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    return AuditEvent.objects.create(
-        action=action,
-        actor=actor_obj,
-        subject=subject,
-        organisation_id=organisation_id,
-        data=data or {},
+    # one written-out INSERT: every checkout and return writes a row (``core.rows``)
+    return rows.insert(
+        AuditEvent(
+            action=action,
+            actor=actor_obj,
+            subject=subject,
+            organisation_id=organisation_id,
+            data=data or {},
+        )
     )
