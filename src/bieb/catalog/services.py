@@ -201,15 +201,21 @@ def item_set_status(
     due_date: dt.date | None = None,
     actor=None,
     audit: bool = True,
-    edition_available: bool = False,
+    edition_available: bool | None = None,
 ) -> Item:
     """Move ``item`` to ``status`` (and ``location``: where it is now, or is heading in
     transit). ``due_date`` is required for, and only kept with, "on loan". ``audit=False``
     is for a caller that records the change in its own audit row in the same transaction
     (circulation's checkout, return and loss rows name the copy and both statuses).
-    ``edition_available=True`` says the caller read the edition's ``available_now`` as true in
-    this transaction, under the edition's row lock: a copy going to the shelf then cannot
-    change it, and the recount is skipped.
+
+    "Available now" is recounted after the change, under the edition's row lock, so two desks
+    changing copies of one title count one after the other. ``edition_available`` is for a
+    caller that already holds that lock (circulation's scan locks the copy and its edition):
+    the edition's ``available_now`` as it stands in this transaction, or False when unsure.
+    When it is True and a copy is still on the shelf after the change (this one, or another,
+    as the UPDATE itself reports), the flag cannot change and the recount is skipped. None
+    (the default) means the caller holds no lock: it is taken here, after the copy's, the
+    order circulation takes them in.
 
     The change is a conditional UPDATE on the status the caller saw, so two desks acting on
     one copy at once cannot both win: the loser gets ``item_status_changed``.
@@ -233,9 +239,11 @@ def item_set_status(
     # in its transaction.
     with transaction.atomic(savepoint=False):
         # written out: circulation runs this on every checkout and return (``core.rows``)
-        updated = rows.execute(
+        others_on_shelf = rows.column(
             "UPDATE catalog_item SET status = %s, location_id = %s, due_date = %s,"
-            " updated_at = %s WHERE id = %s AND status = %s",
+            " updated_at = %s WHERE id = %s AND status = %s"
+            " RETURNING EXISTS (SELECT 1 FROM catalog_item o WHERE o.status = %s"
+            " AND o.edition_id = catalog_item.edition_id AND o.id <> catalog_item.id)",
             [
                 status,
                 new_location.pk,
@@ -243,10 +251,18 @@ def item_set_status(
                 rows.moment(now),
                 item.pk,
                 previous,
+                ItemStatus.AVAILABLE.value,
             ],
         )
-        if updated and not (edition_available and status == ItemStatus.AVAILABLE):
-            edition_refresh_availability([item.edition_id])
+        updated = bool(others_on_shelf)
+        if updated:
+            on_shelf = status == ItemStatus.AVAILABLE or bool(others_on_shelf[0])
+            if edition_available is None:
+                Edition.objects.select_for_update().filter(pk=item.edition_id).values_list(
+                    "pk"
+                ).first()
+            if not (edition_available and on_shelf):
+                edition_refresh_availability([item.edition_id])
             if ItemStatus.WITHDRAWN in (status, previous):
                 _touch(item.edition_id)
         if updated and audit:

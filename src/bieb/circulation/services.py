@@ -261,6 +261,7 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
                 due_date=due,
                 actor=_staff_actor(actor, patron.pk),
                 audit=False,  # the checkout row below records it
+                edition_available=item.edition.available_now,  # read under the scan's lock
             )
             if hold is not None:
                 _end_hold(hold, HoldStatus.COLLECTED)
@@ -363,7 +364,12 @@ def checkin(*, barcode: str, location, actor=None, channel: str = "desk") -> Che
         if item.status in (ItemStatus.MISSING, ItemStatus.REPAIR):
             # found again, or back from repair: on the shelf here before it is routed
             catalog_services.item_set_status(
-                item, ItemStatus.AVAILABLE, location=location, actor=actor, audit=False
+                item,
+                ItemStatus.AVAILABLE,
+                location=location,
+                actor=actor,
+                audit=False,
+                edition_available=False,  # locked by the scan; recount
             )
         loan = _end_open_loan(item, location, now, today, result)
         # open transfers and trapped holds go with these two states only
@@ -466,7 +472,7 @@ def _set_status(
         Item.objects.filter(pk=item.pk).update(location=location, updated_at=clock.now())
         item.location = location
         return
-    # the circulation row of the checkin records it
+    # the circulation row of the checkin records it; the scan locked the edition
     catalog_services.item_set_status(
         item,
         status,
