@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 M = TypeVar("M", bound=models.Model)
 
@@ -54,22 +54,23 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, tuple[models.Field, ..
     return sql, fields
 
 
-def _cursor():
+def _cursor(db=None):
     """A cursor for one written-out statement (see the module's notes)."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:
-        return connection.cursor()
+    db = db or connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the per-access proxy
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    if db.connection.prepare_threshold is None:
+        return db.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        raw = ServerBindingCursor(db.connection)
+    if db.queries_logged:
+        return db.make_debug_cursor(raw)
+    return db.make_cursor(raw)
 
 
 def insert(obj: M) -> M:
@@ -78,12 +79,13 @@ def insert(obj: M) -> M:
     ``get_db_prep_save`` (dates, JSON) apply. No signals are sent; models saved this way have
     none."""
     sql, fields = _insert_plan(type(obj))
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with _cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
+    with _cursor(db) as cursor:
         cursor.execute(sql, params)
         obj.pk = cursor.fetchone()[0]
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = db.alias
     return obj
 
 
@@ -108,14 +110,14 @@ def columns(model: type[models.Model], alias: str) -> str:
     return _read_plan(model, alias)[0]
 
 
-def _build(model: type[M], alias: str, values: Sequence[Any]) -> M:
+def _build(db, model: type[M], alias: str, values: Sequence[Any]) -> M:
     _sql, names, plan = _read_plan(model, alias)
     converted = []
     for value, (col, chain) in zip(values, plan, strict=True):
         for converter in chain:
-            value = converter(value, col, connection)
+            value = converter(value, col, db)
         converted.append(value)
-    return model.from_db(connection.alias, names, converted)
+    return model.from_db(db.alias, names, converted)
 
 
 def fetch(
@@ -124,7 +126,8 @@ def fetch(
     """Run ``sql`` (one row or none) whose select list starts with ``columns(model, alias)``
     for each ``(model, alias)`` in ``models_at``, in that order, and may go on with more
     values. Returns the instances, then the further values as they came, or None."""
-    with _cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    with _cursor(db) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -133,7 +136,7 @@ def fetch(
     start = 0
     for model, alias in models_at:
         width = len(_read_plan(model, alias)[1])
-        out.append(_build(model, alias, row[start : start + width]))
+        out.append(_build(db, model, alias, row[start : start + width]))
         start += width
     out.extend(row[start:])
     return tuple(out)
