@@ -33,23 +33,30 @@ class Entitlements:
     refusal: str = ""
 
 
-def category_of(person: Any) -> str:
-    # asked on every checkout: written out (``core.rows``) rather than compiled by the ORM
-    staff = rows.value(
-        f"SELECT 1 FROM {StaffRole._meta.db_table} WHERE user_id = %s LIMIT 1",  # noqa: S608
-        [person.pk],
-    )
-    if staff is not None:
+def category_of(person: Any, *, is_staff: bool | None = None) -> str:
+    """``is_staff``: whether the person has a staff role, when the caller read it already
+    (checkout reads it with the person's lock)."""
+    if is_staff is None:
+        # written out (``core.rows``) rather than compiled by the ORM: asked on every loan
+        is_staff = (
+            rows.value(
+                f"SELECT 1 FROM {StaffRole._meta.db_table} WHERE user_id = %s LIMIT 1",  # noqa: S608
+                [person.pk],
+            )
+            is not None
+        )
+    if is_staff:
         return PatronCategory.STAFF
     if person.is_youth:
         return PatronCategory.YOUTH
     return PatronCategory.ADULT
 
 
-def entitlements_for(person: Any) -> Entitlements:
+def entitlements_for(person: Any, *, is_staff: bool | None = None) -> Entitlements:
     """What ``person`` may borrow now. An inactive or anonymised account may borrow nothing;
-    an account without a library card may use digital services only."""
-    category = category_of(person)
+    an account without a library card may use digital services only. ``is_staff`` as for
+    ``category_of``."""
+    category = category_of(person, is_staff=is_staff)
     youth = category == PatronCategory.YOUTH
     if not person.is_active or person.is_anonymised:
         return Entitlements(category, False, False, False, not youth, refusal="account_inactive")

@@ -133,10 +133,15 @@ def _scan(barcode: str, patron_id: int | None = None) -> Scanned:
     return Scanned(item, bool(waited), bool(held_for_other), bool(own), open_loans)
 
 
-def _lock_person(person: Any) -> None:
-    """Lock the person: their limits are decided under it, one desk after the other."""
-    sql = "SELECT 1 FROM accounts_user WHERE id = %s" + rows.for_update()  # noqa: S608
-    rows.value(sql, [person.pk])
+def _lock_person(person: Any) -> bool:
+    """Lock the person: their limits are decided under it, one desk after the other. Returns
+    whether they have a staff role (their loan category), read in the same statement."""
+    lock = rows.for_update("u")
+    sql = (
+        "SELECT EXISTS (SELECT 1 FROM accounts_staffrole s WHERE s.user_id = u.id)"  # noqa: S608
+        f" FROM accounts_user u WHERE u.id = %s{lock}"
+    )
+    return bool(rows.value(sql, [person.pk]))
 
 
 def _staff_actor(actor, patron_id: int | None):
@@ -217,17 +222,18 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
     """Lend the copy ``barcode`` to ``patron`` at ``location``."""
     if channel not in CHANNELS:
         channel = "desk"
-    rights = entitlements_for(patron)
-    if not rights.physical:
-        if rights.refusal == "no_card":
-            raise DomainError(
-                "no_card", _("Voor lenen heb je een bibliotheekpas nodig."), status=403
-            )
-        raise DomainError("account_blocked", _("Met dit account kun je niet lenen."), status=403)
     today = _local_today()
     try:
         with transaction.atomic():
-            _lock_person(patron)
+            rights = entitlements_for(patron, is_staff=_lock_person(patron))
+            if not rights.physical:
+                if rights.refusal == "no_card":
+                    raise DomainError(
+                        "no_card", _("Voor lenen heb je een bibliotheekpas nodig."), status=403
+                    )
+                raise DomainError(
+                    "account_blocked", _("Met dit account kun je niet lenen."), status=403
+                )
             scanned = _scan(barcode, patron.pk)
             item = scanned.item
             hold = _refuse_unlendable(scanned, patron)
