@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "bieb.core",
     "bieb.network",
     "bieb.accounts",
+    "bieb.subscriptions",
     "bieb.catalog",
     "bieb.circulation",
     "bieb.portal",

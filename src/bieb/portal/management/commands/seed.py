@@ -16,10 +16,12 @@ from bieb.catalog import seeding as catalog_seeding
 from bieb.circulation import seeding as circulation_seeding
 from bieb.circulation.sip2 import demo as sip2_demo
 from bieb.network import seeding as network_seeding
+from bieb.subscriptions import seeding as subscriptions_seeding
 
 SEEDERS = [
     ("network", network_seeding.seed_network),
     ("accounts", accounts_seeding.seed_people),
+    ("subscriptions", subscriptions_seeding.seed_subscriptions),
     ("catalog", catalog_seeding.seed_catalog),
     ("circulation", circulation_seeding.seed_circulation),
     ("sip2", sip2_demo.seed_sip2),

@@ -1,0 +1,717 @@
+"""Subscription commands: subscribe, switch off and on, skip next month, upgrade, downgrade,
+cancel, undo a scheduled change, and schedule a price.
+
+Every command runs in one transaction, locks what it decides on first (the person for a
+sign-up, the subscription otherwise: ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite takes the
+write lock at ``BEGIN IMMEDIATE``), brings the subscription up to date (due scheduled changes
+applied, a subscription past its last day ended), writes an audit row, and refuses with a
+``DomainError`` whose code is stable and whose message is translated.
+
+Rules (``docs/subscriptions.md``):
+
+- a day is billed when the subscription is on at the end of that day: switching off now frees
+  today, switching on now bills today;
+- an upgrade (a plan that costs more for the current period) takes effect today, billed per
+  day for the rest of the period; a plan that costs the same or less takes effect at the end of
+  the period (a downgrade);
+- cancelling ends the subscription at the end of the first term, or later at the next monthly
+  anchor day (Dutch consumer rule: after the first term cancellable per month);
+- "skip next month" is refused from ``SKIP_CUTOFF_DAYS`` days before the next period starts,
+  so the billing run that prepares that period's invoice sees a settled month.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from bieb.accounts.models import YOUTH_AGE, User, age_on
+from bieb.core import clock
+from bieb.core.audit import audit_record
+from bieb.core.errors import DomainError, NotFound
+from bieb.subscriptions import billing, periods
+from bieb.subscriptions.models import (
+    ChangeKind,
+    Interval,
+    Plan,
+    PlanKind,
+    PlanPrice,
+    PlanSwitch,
+    ScheduledChange,
+    Subscription,
+    SubscriptionStatus,
+    SwitchOff,
+)
+
+__all__ = [
+    "SKIP_CUTOFF_DAYS",
+    "Upgrade",
+    "changes_apply_due",
+    "normalise_municipal_pass_code",
+    "plan_price_schedule",
+    "subscribe",
+    "subscription_cancel",
+    "subscription_change_undo",
+    "subscription_downgrade",
+    "subscription_skip_next_month",
+    "subscription_switch_off",
+    "subscription_switch_on",
+    "subscription_upgrade",
+]
+
+#: "skip next month" is possible until this many days before the next period starts
+SKIP_CUTOFF_DAYS = 3
+ONE_DAY = dt.timedelta(days=1)
+#: stadspas codes: 6 to 20 letters, digits and hyphens, at least 4 digits (format only)
+_PASS_CODE = re.compile(r"^[A-Z0-9-]{6,20}$")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _actor(actor: Any, person: Any) -> Any:
+    return actor if actor is not None else person
+
+
+def _audit(action: str, subscription: Subscription, person: Any, actor: Any, **data) -> None:
+    audit_record(
+        action=f"subscriptions.{action}",
+        actor=_actor(actor, person),
+        subject=subscription,
+        organisation_id=getattr(person, "home_organisation_id", None),
+        data=data,
+    )
+
+
+def _plan(code: str) -> Plan:
+    plan = Plan.objects.filter(code=(code or "").strip(), is_active=True).first()
+    if plan is None:
+        raise NotFound(
+            "plan_unknown",
+            _("Deze abonnementsvorm bestaat niet (meer). Kies een andere abonnementsvorm."),
+        )
+    if plan.kind != PlanKind.BASE:
+        raise DomainError(
+            "plan_not_subscribable",
+            _("Deze abonnementsvorm kun je niet los afsluiten. Kies een abonnement."),
+        )
+    return plan
+
+
+def _price(plan: Plan, interval: str, period_start: dt.date) -> int:
+    try:
+        return billing.price_book_for([plan.pk]).price(plan.pk, interval, period_start)
+    except LookupError:
+        raise DomainError(
+            "plan_not_available",
+            _("Deze abonnementsvorm heeft nog geen prijs en is nog niet te krijgen."),
+        ) from None
+
+
+def normalise_municipal_pass_code(code: str) -> str:
+    """The code as stored: upper case, without spaces. Only the format is checked here; the
+    municipality's verification is a later step (``docs/subscriptions.md``)."""
+    return re.sub(r"\s+", "", code or "").upper()
+
+
+def _check_eligible(
+    person: Any, plan: Plan, interval: str, pass_code: str, today: dt.date, period_start: dt.date
+) -> str:
+    """Refuse a plan the person may not take; return the normalised stadspas code."""
+    age = age_on(person.birth_date, today)
+    if not plan.admits_age(age):
+        raise DomainError(
+            "plan_not_for_age",
+            _("Deze abonnementsvorm past niet bij je leeftijd. Kies een andere abonnementsvorm."),
+        )
+    price = _price(plan, interval, period_start)
+    if age is not None and age < YOUTH_AGE and price > 0:
+        # Wsob art. 13: under-18s pay nothing for borrowing
+        raise DomainError(
+            "youth_is_free",
+            _("Tot je 18e betaal je niets voor lenen. Kies het gratis jeugdabonnement."),
+        )
+    code = normalise_municipal_pass_code(pass_code)
+    if plan.requires_municipal_pass and (
+        not _PASS_CODE.match(code) or sum(c.isdigit() for c in code) < 4
+    ):
+        raise DomainError(
+            "municipal_pass_invalid",
+            _(
+                "Voor dit tarief heb je een geldige stadspascode nodig. Vul de code van je stadspas in."
+            ),
+            details={"field": "municipal_pass_code"},
+        )
+    return code if plan.requires_municipal_pass else ""
+
+
+def _catch_up(subscription: Subscription, today: dt.date) -> None:
+    """Apply what is due by ``today`` to a locked subscription: scheduled changes that took
+    effect are marked applied, ``plan`` follows the plan switches, and a subscription past its
+    last day ends."""
+    now = clock.now()
+    ScheduledChange.objects.filter(
+        subscription=subscription,
+        effective_on__lte=today,
+        undone_at__isnull=True,
+        applied_at__isnull=True,
+    ).update(applied_at=now)
+    current = (
+        PlanSwitch.objects.filter(subscription=subscription, effective_on__lte=today)
+        .order_by("-effective_on")
+        .values_list("plan_id", flat=True)
+        .first()
+    )
+    fields = []
+    if current is not None and current != subscription.plan_id:
+        subscription.plan_id = current
+        fields.append("plan")
+    if subscription.last_day is not None and subscription.last_day < today:
+        subscription.status = SubscriptionStatus.ENDED
+        subscription.ended_at = now
+        fields += ["status", "ended_at"]
+    if fields:
+        subscription.save(update_fields=fields)
+        if subscription.status == SubscriptionStatus.ENDED:
+            audit_record(
+                action="subscriptions.ended",
+                subject=subscription,
+                data={"last_day": subscription.last_day.isoformat()},
+            )
+
+
+def _no_subscription() -> NotFound:
+    return NotFound(
+        "no_subscription", _("Je hebt geen actief abonnement. Sluit eerst een abonnement af.")
+    )
+
+
+def _lock_active(person: Any, today: dt.date) -> Subscription:
+    """The person's active subscription, locked and brought up to date."""
+    subscription = (
+        Subscription.objects.select_for_update()
+        .filter(person_id=person.pk, status=SubscriptionStatus.ACTIVE)
+        .first()
+    )
+    if subscription is None:
+        raise _no_subscription()
+    _catch_up(subscription, today)
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        raise _no_subscription()
+    return subscription
+
+
+def _period(subscription: Subscription, day: dt.date) -> periods.Period:
+    return periods.period_containing(
+        day,
+        interval=subscription.interval,
+        anchor_day=subscription.anchor_day,
+        anchor_month=subscription.anchor_month,
+    )
+
+
+def _date_in_past() -> DomainError:
+    return DomainError(
+        "date_in_past", _("Deze datum ligt in het verleden. Kies vandaag of een latere datum.")
+    )
+
+
+def _ending() -> DomainError:
+    return DomainError(
+        "subscription_ending",
+        _("Je abonnement stopt voor die datum. Maak de opzegging ongedaan als je wilt blijven."),
+        status=409,
+    )
+
+
+def _change_pending() -> DomainError:
+    return DomainError(
+        "change_pending",
+        _("Er staat al een wijziging gepland voor die periode. Maak die eerst ongedaan."),
+        status=409,
+    )
+
+
+def _undo(change: ScheduledChange, subscription: Subscription) -> None:
+    """Mark ``change`` undone and remove what it scheduled (caller holds the lock)."""
+    change.undone_at = clock.now()
+    change.save(update_fields=["undone_at"])
+    SwitchOff.objects.filter(change=change).delete()
+    PlanSwitch.objects.filter(change=change).delete()
+    if change.kind == ChangeKind.CANCEL:
+        subscription.last_day = None
+        subscription.cancelled_at = None
+        subscription.save(update_fields=["last_day", "cancelled_at"])
+
+
+# --- sign-up ---------------------------------------------------------------------------------
+
+
+def subscribe(
+    *,
+    person: Any,
+    plan_code: str,
+    interval: str = Interval.MONTH,
+    municipal_pass_code: str = "",
+    actor: Any = None,
+) -> Subscription:
+    """Start a subscription on ``plan_code`` today, anchored on today. Guarantees one active
+    subscription per person: the person is locked, and the partial unique constraint refuses
+    a second one that slipped past (``already_subscribed``). A first subscription on a plan with
+    a trial is free until the trial ends."""
+    if interval not in Interval.values:
+        raise DomainError("interval_unknown", _("Kies per maand of per jaar betalen."))
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=person.pk).first()
+        today = clock.today()
+        existing = (
+            Subscription.objects.select_for_update()
+            .filter(person_id=person.pk, status=SubscriptionStatus.ACTIVE)
+            .first()
+        )
+        if existing is not None:
+            _catch_up(existing, today)
+            if existing.status == SubscriptionStatus.ACTIVE:
+                raise _already_subscribed()
+        plan = _plan(plan_code)
+        code = _check_eligible(person, plan, interval, municipal_pass_code, today, today)
+        had_plan = Subscription.objects.filter(person_id=person.pk, plan=plan).exists()
+        trial_ends_on = (
+            today + dt.timedelta(days=plan.trial_days) if plan.trial_days and not had_plan else None
+        )
+        try:
+            with transaction.atomic():
+                subscription = Subscription.objects.create(
+                    person_id=person.pk,
+                    plan=plan,
+                    interval=interval,
+                    anchor_day=today.day,
+                    anchor_month=today.month,
+                    started_on=today,
+                    trial_ends_on=trial_ends_on,
+                    municipal_pass_code=code,
+                )
+        except IntegrityError:
+            raise _already_subscribed() from None
+        PlanSwitch.objects.create(subscription=subscription, plan=plan, effective_on=today)
+        _audit(
+            "subscribe",
+            subscription,
+            person,
+            actor,
+            plan=plan.code,
+            interval=interval,
+            started_on=today.isoformat(),
+            trial_ends_on=trial_ends_on.isoformat() if trial_ends_on else None,
+        )
+    return subscription
+
+
+def _already_subscribed() -> DomainError:
+    return DomainError(
+        "already_subscribed",
+        _("Je hebt al een abonnement. Wil je iets anders? Kies dan 'Abonnement wijzigen'."),
+        status=409,
+    )
+
+
+# --- on and off ------------------------------------------------------------------------------
+
+
+def subscription_switch_off(
+    *, person: Any, from_date: dt.date | None = None, actor: Any = None
+) -> SwitchOff:
+    """Switch off from ``from_date`` (default today; today's date frees today) until switched
+    on again. A future date is a scheduled change the resident can undo until that day."""
+    with transaction.atomic():
+        today = clock.today()
+        from_date = from_date or today
+        if from_date < today:
+            raise _date_in_past()
+        subscription = _lock_active(person, today)
+        if subscription.last_day is not None and from_date > subscription.last_day:
+            raise _ending()
+        overlapping = [
+            off
+            for off in SwitchOff.objects.filter(subscription=subscription)
+            if off.on_from is None or off.on_from > from_date
+        ]
+        if any(off.off_from <= today for off in overlapping):
+            raise DomainError("already_switched_off", _("Je abonnement staat al uit."), status=409)
+        if overlapping:
+            raise _change_pending()
+        change = None
+        if from_date > today:
+            change = ScheduledChange.objects.create(
+                subscription=subscription, kind=ChangeKind.OFF, effective_on=from_date
+            )
+        off = SwitchOff.objects.create(subscription=subscription, off_from=from_date, change=change)
+        _audit("switch_off", subscription, person, actor, off_from=from_date.isoformat())
+    return off
+
+
+def subscription_switch_on(*, person: Any, actor: Any = None) -> Subscription:
+    """Switch on at once: today is billed again and the person may borrow again. Ends a
+    switch-off or a skipped month that is in effect today."""
+    with transaction.atomic():
+        today = clock.today()
+        subscription = _lock_active(person, today)
+        off = next(
+            (
+                o
+                for o in SwitchOff.objects.select_for_update().filter(
+                    subscription=subscription, off_from__lte=today
+                )
+                if o.on_from is None or o.on_from > today
+            ),
+            None,
+        )
+        if off is None:
+            raise DomainError("not_switched_off", _("Je abonnement staat al aan."), status=409)
+        off_from = off.off_from
+        if off.off_from == today:
+            off.delete()
+        else:
+            off.on_from = today
+            off.save(update_fields=["on_from"])
+        _audit(
+            "switch_on",
+            subscription,
+            person,
+            actor,
+            off_from=off_from.isoformat(),
+            on_from=today.isoformat(),
+        )
+    return subscription
+
+
+def subscription_skip_next_month(*, person: Any, actor: Any = None) -> ScheduledChange:
+    """Switch off the whole next monthly period, scheduled (undoable until it starts).
+    Refused from ``SKIP_CUTOFF_DAYS`` days before that period starts (``skip_too_late``)."""
+    with transaction.atomic():
+        today = clock.today()
+        subscription = _lock_active(person, today)
+        if subscription.interval != Interval.MONTH:
+            raise DomainError(
+                "skip_monthly_only",
+                _(
+                    "Een maand overslaan kan alleen bij een maandabonnement. "
+                    "Zet je abonnement uit als je het even niet gebruikt."
+                ),
+            )
+        current = _period(subscription, today)
+        following = _period(subscription, current.end)
+        if today >= following.start - dt.timedelta(days=SKIP_CUTOFF_DAYS):
+            raise DomainError(
+                "skip_too_late",
+                _(
+                    "Het is te laat om de volgende maand over te slaan: dat kan tot "
+                    "%(days)s dagen voor de nieuwe maand begint. Zet je abonnement uit "
+                    "als je het niet gebruikt."
+                )
+                % {"days": SKIP_CUTOFF_DAYS},
+                status=409,
+            )
+        if subscription.last_day is not None and subscription.last_day < following.end:
+            raise _ending()
+        for off in SwitchOff.objects.filter(subscription=subscription, off_from__lt=following.end):
+            if off.on_from is None or off.on_from > following.start:
+                if off.change_id and off.change.kind == ChangeKind.SKIP_NEXT_MONTH:
+                    raise DomainError(
+                        "already_skipped",
+                        _("Je slaat de volgende maand al over."),
+                        status=409,
+                    )
+                raise _change_pending()
+        change = ScheduledChange.objects.create(
+            subscription=subscription,
+            kind=ChangeKind.SKIP_NEXT_MONTH,
+            effective_on=following.start,
+        )
+        SwitchOff.objects.create(
+            subscription=subscription,
+            off_from=following.start,
+            on_from=following.end,
+            change=change,
+        )
+        _audit(
+            "skip_next_month",
+            subscription,
+            person,
+            actor,
+            off_from=following.start.isoformat(),
+            on_from=following.end.isoformat(),
+        )
+    return change
+
+
+# --- changing plan ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    subscription: Subscription
+    #: what the rest of the current period costs more (cents, from today to its end)
+    difference_cents: int
+
+
+def subscription_upgrade(
+    *, person: Any, plan_code: str, municipal_pass_code: str = "", actor: Any = None
+) -> Upgrade:
+    """Switch to a plan that costs more, today: the rest of the current period is billed per
+    day at the new plan's daily amount. A pending downgrade is undone."""
+    with transaction.atomic():
+        today = clock.today()
+        subscription = _lock_active(person, today)
+        plan = _plan(plan_code)
+        if plan.pk == subscription.plan_id:
+            raise DomainError("same_plan", _("Dit is al je abonnementsvorm."), status=409)
+        period = _period(subscription, today)
+        code = _check_eligible(
+            person, plan, subscription.interval, municipal_pass_code, today, period.start
+        )
+        current_price = _price(subscription.plan, subscription.interval, period.start)
+        if _price(plan, subscription.interval, period.start) <= current_price:
+            raise DomainError(
+                "not_an_upgrade",
+                _(
+                    "Deze abonnementsvorm is niet duurder dan je huidige. "
+                    "Kies 'Overstappen aan het einde van de periode'."
+                ),
+            )
+        before = billing.total_cents(billing.lines_for(subscription, today, period.end))
+        for change in ScheduledChange.objects.filter(
+            subscription=subscription,
+            kind=ChangeKind.DOWNGRADE,
+            undone_at__isnull=True,
+            applied_at__isnull=True,
+        ):
+            _undo(change, subscription)
+        PlanSwitch.objects.update_or_create(
+            subscription=subscription, effective_on=today, defaults={"plan": plan}
+        )
+        previous = subscription.plan
+        subscription.plan = plan
+        fields = ["plan"]
+        if plan.requires_municipal_pass:
+            subscription.municipal_pass_code = code
+            fields.append("municipal_pass_code")
+        if subscription.trial_ends_on is not None and subscription.trial_ends_on > today:
+            subscription.trial_ends_on = today  # an upgrade ends the trial
+            fields.append("trial_ends_on")
+        subscription.save(update_fields=fields)
+        after = billing.total_cents(billing.lines_for(subscription, today, period.end))
+        _audit(
+            "upgrade",
+            subscription,
+            person,
+            actor,
+            from_plan=previous.code,
+            to_plan=plan.code,
+            effective_on=today.isoformat(),
+            difference_cents=after - before,
+        )
+    return Upgrade(subscription, after - before)
+
+
+def subscription_downgrade(*, person: Any, plan_code: str, actor: Any = None) -> ScheduledChange:
+    """Switch to a plan that costs the same or less from the start of the next period;
+    scheduled, undoable until then."""
+    with transaction.atomic():
+        today = clock.today()
+        subscription = _lock_active(person, today)
+        plan = _plan(plan_code)
+        if plan.pk == subscription.plan_id:
+            raise DomainError("same_plan", _("Dit is al je abonnementsvorm."), status=409)
+        effective_on = _period(subscription, today).end
+        if subscription.last_day is not None and subscription.last_day < effective_on:
+            raise _ending()
+        if plan.requires_municipal_pass:
+            raise DomainError(
+                "municipal_pass_invalid",
+                _(
+                    "Voor dit tarief heb je een geldige stadspascode nodig. Vul de code van je stadspas in."
+                ),
+                details={"field": "municipal_pass_code"},
+            )
+        _check_eligible(person, plan, subscription.interval, "", effective_on, effective_on)
+        if _price(plan, subscription.interval, effective_on) > _price(
+            subscription.plan, subscription.interval, effective_on
+        ):
+            raise DomainError(
+                "not_a_downgrade",
+                _("Deze abonnementsvorm is duurder dan je huidige. Kies 'Nu overstappen'."),
+            )
+        if ScheduledChange.objects.filter(
+            subscription=subscription,
+            kind=ChangeKind.DOWNGRADE,
+            undone_at__isnull=True,
+            applied_at__isnull=True,
+        ).exists():
+            raise _change_pending()
+        change = ScheduledChange.objects.create(
+            subscription=subscription,
+            kind=ChangeKind.DOWNGRADE,
+            effective_on=effective_on,
+            to_plan=plan,
+        )
+        PlanSwitch.objects.create(
+            subscription=subscription, plan=plan, effective_on=effective_on, change=change
+        )
+        _audit(
+            "downgrade",
+            subscription,
+            person,
+            actor,
+            from_plan=subscription.plan.code,
+            to_plan=plan.code,
+            effective_on=effective_on.isoformat(),
+        )
+    return change
+
+
+def _cancel_end(subscription: Subscription, today: dt.date) -> dt.date:
+    """The first day without the subscription after cancelling ``today``: the end of the first
+    term (the first period), or later the next monthly anchor day."""
+    first_term_end = _period(subscription, subscription.started_on).end
+    return max(first_term_end, periods.next_monthly_boundary_after(today, subscription.anchor_day))
+
+
+def subscription_cancel(*, person: Any, actor: Any = None) -> ScheduledChange:
+    """Cancel: the subscription runs to the end of the first term, or after it to the next
+    monthly anchor day, then ends. Undoable until then. Pending changes that would take effect
+    only after the end are undone."""
+    with transaction.atomic():
+        today = clock.today()
+        subscription = _lock_active(person, today)
+        if subscription.last_day is not None:
+            raise DomainError(
+                "already_cancelled",
+                _("Je abonnement is al opgezegd. Je kunt de opzegging ongedaan maken."),
+                status=409,
+            )
+        end = _cancel_end(subscription, today)
+        for change in ScheduledChange.objects.filter(
+            subscription=subscription,
+            effective_on__gte=end,
+            undone_at__isnull=True,
+            applied_at__isnull=True,
+        ):
+            _undo(change, subscription)
+        change = ScheduledChange.objects.create(
+            subscription=subscription, kind=ChangeKind.CANCEL, effective_on=end
+        )
+        subscription.last_day = end - ONE_DAY
+        subscription.cancelled_at = clock.now()
+        subscription.save(update_fields=["last_day", "cancelled_at"])
+        _audit("cancel", subscription, person, actor, last_day=subscription.last_day.isoformat())
+    return change
+
+
+def subscription_change_undo(*, person: Any, change_id: int, actor: Any = None) -> ScheduledChange:
+    """Undo a scheduled change that has not taken effect yet, and what it scheduled."""
+    with transaction.atomic():
+        today = clock.today()
+        subscription = _lock_active(person, today)
+        change = (
+            ScheduledChange.objects.select_for_update()
+            .filter(pk=change_id, subscription=subscription)
+            .first()
+        )
+        if change is None:
+            raise NotFound("change_unknown", _("Deze geplande wijziging bestaat niet."))
+        if change.undone_at is not None:
+            raise DomainError(
+                "already_undone", _("Deze wijziging is al ongedaan gemaakt."), status=409
+            )
+        if change.applied_at is not None or change.effective_on <= today:
+            raise DomainError(
+                "change_in_effect",
+                _("Deze wijziging is al ingegaan en kan niet meer ongedaan worden gemaakt."),
+                status=409,
+            )
+        _undo(change, subscription)
+        _audit(
+            "change_undo",
+            subscription,
+            person,
+            actor,
+            kind=change.kind,
+            effective_on=change.effective_on.isoformat(),
+        )
+    return change
+
+
+# --- jobs and network staff ------------------------------------------------------------------
+
+
+def changes_apply_due(*, today: dt.date | None = None) -> int:
+    """Bring every subscription with something due up to date (scheduled changes applied,
+    subscriptions past their last day ended). Returns how many were looked at. Idempotent."""
+    today = today or clock.today()
+    due = set(
+        ScheduledChange.objects.filter(
+            effective_on__lte=today, undone_at__isnull=True, applied_at__isnull=True
+        ).values_list("subscription_id", flat=True)
+    ) | set(
+        Subscription.objects.filter(
+            status=SubscriptionStatus.ACTIVE, last_day__lt=today
+        ).values_list("pk", flat=True)
+    )
+    for pk in sorted(due):
+        with transaction.atomic():
+            subscription = Subscription.objects.select_for_update().filter(pk=pk).first()
+            if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
+                _catch_up(subscription, today)
+    return len(due)
+
+
+def plan_price_schedule(
+    *,
+    plan: Plan,
+    monthly_cents: int,
+    yearly_cents: int,
+    effective_from: dt.date,
+    one_off_cents: int = 0,
+    actor: Any = None,
+) -> PlanPrice:
+    """Set a plan's price from ``effective_from`` (today or later). Periods that started
+    before it keep their price: a period is priced by the row in effect on its first day."""
+    with transaction.atomic():
+        if effective_from < clock.today():
+            raise _date_in_past()
+        amounts = (monthly_cents, yearly_cents, one_off_cents)
+        if any(not isinstance(a, int) or a < 0 for a in amounts):
+            raise DomainError(
+                "price_invalid", _("Een prijs is een heel aantal centen, nul of meer.")
+            )
+        if plan.max_age is not None and plan.max_age < YOUTH_AGE and any(amounts):
+            raise DomainError(
+                "youth_is_free", _("Een jeugdabonnement is gratis (Wsob artikel 13).")
+            )
+        price, _created = PlanPrice.objects.update_or_create(
+            plan=plan,
+            effective_from=effective_from,
+            defaults={
+                "monthly_cents": monthly_cents,
+                "yearly_cents": yearly_cents,
+                "one_off_cents": one_off_cents,
+            },
+        )
+        audit_record(
+            action="subscriptions.price_schedule",
+            actor=actor,
+            subject=plan,
+            data={
+                "effective_from": effective_from.isoformat(),
+                "monthly_cents": monthly_cents,
+                "yearly_cents": yearly_cents,
+                "one_off_cents": one_off_cents,
+            },
+        )
+    return price
