@@ -109,13 +109,19 @@ class FacetValueOut(Schema):
     selected: bool
     approximate: bool = Field(
         False,
-        description="The count is an estimate: a search with over 10,000 matches counts its"
-        " subjects on a sample of them.",
+        description="The count is an estimate: a search with over 10,000 text matches counts"
+        " its facets on a fixed sample of the catalogue (one edition in 16).",
     )
 
 
 class SearchOut(Schema):
     count: int
+    approximate: bool = Field(
+        False,
+        description="`count` (and `pages`) is an estimate: a search with over 10,000 text"
+        " matches counts them on a fixed sample of the catalogue (one edition in 16). The"
+        " results of each page are exact.",
+    )
     page: int
     pages: int
     per_page: int
@@ -296,6 +302,7 @@ def catalog_search(request: HttpRequest, params: Query[SearchParams]):
     summaries = selectors.edition_summaries(result.edition_ids, organisation_id=organisation_id)
     return SearchOut(
         count=result.count,
+        approximate=result.approximate,
         page=result.page,
         pages=result.pages,
         per_page=query.per_page,

@@ -2,9 +2,12 @@
 ``MATCH`` or ``@@``) and how to rank; this module adds the filters, counts, facets, "did you
 mean", autocomplete and index upkeep in SQL both databases speak.
 
-Costs on a broad query (tens of thousands of matches): one pass for the count and the
-format/language/audience/decade/availability facets (``GROUP BY facet_key`` over the compact
-``catalog_search_doc`` table), one ranked pass for the page, one pass for the subject facet.
+Costs: one count of the text matches on a fixed sample of the index (every 16th edition id)
+decides whether the search is broad. Up to ``EXACT_MAX`` matches: one pass for the count and
+the format/language/audience/decade/availability facets (``GROUP BY facet_key`` over the
+compact ``catalog_search_doc`` table), one ranked pass for the page, one pass for the subject
+facet. Above it the count and the facets come from the sample, marked approximate, and only
+the ranked page reads all matches (decision 0011).
 """
 
 from __future__ import annotations
@@ -37,9 +40,19 @@ from bieb.catalog.search.query import (
 )
 
 SUBJECT_LIMIT = 15
+#: the fixed sample of the index that estimates are counted on: the editions whose id is a
+#: multiple of this. PostgreSQL keeps these rows in a table of their own with its own GIN
+#: index (``catalog_search_sample``, migration 0005), so a sampled pass reads 1/16 of the rows
+#: instead of one heap page per match; SQLite filters the FTS rowids.
+SAMPLE_MODULUS = 16
+#: above this many text matches (counted on the sample: 16 times the sampled matches) the
+#: result count and the format, language, audience, decade and availability facets are
+#: estimated from the sample and marked approximate; the page of results stays exact
+#: (decision 0011)
+EXACT_MAX = 10_000
 #: above this many matches the subject facet is estimated from a systematic sample of about
-#: ``SUBJECT_SAMPLE`` matches (every k-th edition id) and shown as approximate; the total and
-#: every other facet stay exact (decision 0009)
+#: ``SUBJECT_SAMPLE`` matches (every k-th edition id, k a multiple of ``SAMPLE_MODULUS``) and
+#: shown as approximate (decisions 0009 and 0011)
 SUBJECT_EXACT_MAX = 10_000
 SUBJECT_SAMPLE = 5_000
 #: "did you mean" is offered when a query finds fewer than this
@@ -89,6 +102,9 @@ class SearchResult:
     facets: dict[str, list[FacetValue]]
     did_you_mean: str | None = None
     isbn_match: bool = False
+    #: ``count`` (and with it ``pages``) is an estimate from the sample: a very broad search
+    #: (decision 0011); the edition ids of the page are exact all the same
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -295,6 +311,42 @@ def _ranked_page(
     return [row[0] for row in _rows(sql, [*match.params, *params, *order_params, limit, offset])]
 
 
+def _sample_sql(edition_id: str, step: int) -> str:
+    """The condition "in the sample of every ``step``-th edition id" (``step`` a multiple of
+    ``SAMPLE_MODULUS``; ``%%``: the SQL has bound parameters)."""
+    sql = f" AND {edition_id} %% {int(SAMPLE_MODULUS)} = 0"
+    if step != SAMPLE_MODULUS:
+        sql += f" AND {edition_id} %% {int(step)} = 0"
+    return sql
+
+
+def _sample_of(engine, match: Match) -> Match:
+    """``match`` over the fixed sample of the index only (no tiers: never ranked). On
+    PostgreSQL the sample rows have their own table with the document table's columns, so
+    every filter reads the same; SQLite filters on the id."""
+    if engine.sample_table:
+        return Match(
+            from_sql=match.from_sql.replace("catalog_search_doc d", f"{engine.sample_table} d"),
+            where_sql=match.where_sql + _sample_sql("d.edition_id", SAMPLE_MODULUS),
+            params=list(match.params),
+        )
+    edition_id = match.bare_id_sql if match.bare_from_sql else "d.edition_id"
+    return dataclasses.replace(
+        match,
+        where_sql=match.where_sql + _sample_sql(edition_id, SAMPLE_MODULUS),
+        tiers=None,
+        rank_sql=None,
+    )
+
+
+def _is_broad(sample: Match) -> bool:
+    """More than ``EXACT_MAX`` text matches, counted on the sample (filters left out: they do
+    not make an exact pass cheaper, it still visits every text match)."""
+    source, _id = sample.source(bare=True)
+    sampled = _rows(f"SELECT COUNT(*) FROM {source} WHERE {sample.where_sql}", sample.params)  # noqa: S608
+    return sampled[0][0] * SAMPLE_MODULUS > EXACT_MAX
+
+
 def _key_counts(match: Match, filters: _Filters, without: Sequence[str]) -> list[tuple[int, int]]:
     where, params = filters.sql(without=without)
     sql = (
@@ -304,20 +356,54 @@ def _key_counts(match: Match, filters: _Filters, without: Sequence[str]) -> list
     return _rows(sql, match.params + params)
 
 
-def _subject_facet(match: Match, filters: _Filters, count: int) -> list[FacetValue]:
+def _key_facets(
+    match: Match, filters: _Filters, q: SearchQuery, *, scale: int = 1
+) -> tuple[int, dict[str, list[FacetValue]]]:
+    """The result count and the format, language, audience, availability and decade facets
+    from one ``GROUP BY facet_key`` pass (two with a year range). With ``scale`` > 1 ``match``
+    is the sample and every number is an estimate (decision 0011)."""
+    key_filters = filters.key_filters()
+    count_decades = "year" not in filters.parts
+    count, facets, decades = key_facets(
+        _key_counts(match, filters, KEY_FACETS),
+        key_filters,
+        count_decades=count_decades,
+        scale=scale,
+    )
+    if not count_decades:
+        _t, _f, decades = key_facets(
+            _key_counts(match, filters, (*KEY_FACETS, "year")),
+            key_filters,
+            count_decades=True,
+            scale=scale,
+        )
+    facets["year"] = decade_values(decades, q.year_from, q.year_to, approximate=scale > 1)
+    return count, facets
+
+
+def _subject_facet(
+    match: Match, sample: Match, filters: _Filters, count: int, *, estimated: bool
+) -> list[FacetValue]:
     """The most frequent subjects among the matches (each without the subject filter), plus
     the selected ones. Over ``SUBJECT_EXACT_MAX`` matches, counted on every k-th edition id
-    and multiplied by k: one pass over all matches' subject links costs more than the rest of
-    a search (184,000 matches of "history" in a million editions: 215 ms)."""
+    of the sample and multiplied by k: one pass over all matches' subject links costs more
+    than the rest of a search (184,000 matches of "history" in a million editions: 215 ms).
+    ``count`` is the result count, itself an estimate when ``estimated``."""
     table = Edition.subjects.through._meta.db_table
     where, params = filters.sql(without=("subject",))
-    source, edition_id = match.source(bare=not where)
     if "subject" in filters.parts:
-        count = _count(match, filters, without=("subject",))
-    step = math.ceil(count / SUBJECT_SAMPLE) if count > SUBJECT_EXACT_MAX else 1
-    if step > 1:
-        where += f" AND {edition_id} %% %s = 0"
-        params = [*params, step]
+        if estimated:
+            count = SAMPLE_MODULUS * _count(sample, filters, without=("subject",))
+        else:
+            count = _count(match, filters, without=("subject",))
+    step = 1
+    if count > SUBJECT_EXACT_MAX or estimated:
+        # the sample, thinned to about SUBJECT_SAMPLE matches by a multiple of its modulus
+        step = SAMPLE_MODULUS * max(1, round(count / (SAMPLE_MODULUS * SUBJECT_SAMPLE)))
+        match = sample
+    source, edition_id = match.source(bare=not where)
+    if step > SAMPLE_MODULUS:
+        where += f" AND {edition_id} %% {int(step)} = 0"
     base = (
         f"SELECT es.subject_id, COUNT(*) FROM {source}"  # noqa: S608
         f" JOIN {table} es ON es.edition_id = {edition_id} WHERE {match.where_sql}{where}"
@@ -355,7 +441,7 @@ def _subject_facet(match: Match, filters: _Filters, count: int) -> list[FacetVal
 
 
 def _holding_facets(
-    match: Match, filters: _Filters, q: SearchQuery, count: int
+    match: Match, filters: _Filters, q: SearchQuery, count: int, *, estimated: bool = False
 ) -> dict[str, list[FacetValue]]:
     """ "At my library": the named organisation (or the location's) with its count, and its
     locations, each counting what is there on the shelf or lendable digitally by it."""
@@ -370,12 +456,14 @@ def _holding_facets(
     if q.organisation_id is not None:
         facets["organisation"] = []
         if organisation is not None:
-            held = count
+            held, approximate = count, estimated
             if q.location_id is not None:
                 scoped = _Filters(q)
                 scoped.parts["holding"] = _holding_condition(organisation.pk, None)
-                held = _count(match, scoped)
-            facets["organisation"] = [FacetValue(organisation.code, organisation.name, held, True)]
+                held, approximate = _count(match, scoped), False
+            facets["organisation"] = [
+                FacetValue(organisation.code, organisation.name, held, True, approximate)
+            ]
     if organisation is None:
         if q.location_id is not None:
             facets["location"] = []
@@ -435,21 +523,17 @@ def search(q: SearchQuery) -> SearchResult:
 
     filters = _Filters(q)
     facets: dict[str, list[FacetValue]] = {}
+    sample = _sample_of(engine, match)
+    estimated = _is_broad(sample)
     if q.with_facets:
-        key_filters = filters.key_filters()
-        rows = _key_counts(match, filters, without=KEY_FACETS)
-        count, facets, decades = key_facets(
-            rows, key_filters, count_decades="year" not in filters.parts
-        )
-        if "year" in filters.parts:
-            _t, _f, decades = key_facets(
-                _key_counts(match, filters, without=(*KEY_FACETS, "year")),
-                key_filters,
-                count_decades=True,
-            )
-        facets["year"] = decade_values(decades, q.year_from, q.year_to)
-        facets["subject"] = _subject_facet(match, filters, count)
-        facets.update(_holding_facets(match, filters, q, count))
+        if estimated:
+            count, facets = _key_facets(sample, filters, q, scale=SAMPLE_MODULUS)
+        else:
+            count, facets = _key_facets(match, filters, q)
+        facets["subject"] = _subject_facet(match, sample, filters, count, estimated=estimated)
+        facets.update(_holding_facets(match, filters, q, count, estimated=estimated))
+    elif estimated:
+        count = SAMPLE_MODULUS * _count(sample, filters)
     else:
         count = _count(match, filters)
 
@@ -466,6 +550,7 @@ def search(q: SearchQuery) -> SearchResult:
         facets=facets,
         did_you_mean=did_you_mean,
         isbn_match=isbn_match,
+        approximate=estimated,
     )
 
 
@@ -645,13 +730,19 @@ def refresh_availability(ids) -> None:
             for pk, key, now in rows
             if with_availability(key, bool(now)) != key
         ]
-        if changes:
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    "UPDATE catalog_search_doc SET available = %s, facet_key = %s"
-                    " WHERE edition_id = %s",
-                    changes,
-                )
+        if not changes:
+            continue
+        sampled = [change for change in changes if change[2] % SAMPLE_MODULUS == 0]
+        with connection.cursor() as cursor:
+            # the sample table (PostgreSQL) only when a sampled edition changed: circulation
+            # calls this on checkouts and returns, where one statement more costs
+            for table, updates in zip(backend().doc_tables, (changes, sampled), strict=False):
+                if updates:
+                    cursor.executemany(
+                        f"UPDATE {table} SET available = %s, facet_key = %s"  # noqa: S608
+                        " WHERE edition_id = %s",
+                        updates,
+                    )
 
 
 def rebuild_index(*, batch_size: int = 2000, progress: Callable[[int], None] | None = None) -> int:

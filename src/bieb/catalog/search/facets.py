@@ -147,7 +147,12 @@ class KeyFilters:
 
 
 def _ordered(
-    counts: Counter[str], selected: Iterable[str], label, limit: int | None = None
+    counts: Counter[str],
+    selected: Iterable[str],
+    label,
+    limit: int | None = None,
+    *,
+    approximate: bool = False,
 ) -> list[FacetValue]:
     chosen = set(selected)
     values = [(v, n) for v, n in counts.items() if v and n > 0]
@@ -156,10 +161,16 @@ def _ordered(
         values = values[:limit]
     shown = {v for v, _n in values}
     values += [(v, counts.get(v, 0)) for v in sorted(chosen - shown)]
-    return [FacetValue(v, label(v), n, v in chosen) for v, n in values]
+    return [FacetValue(v, label(v), n, v in chosen, approximate) for v, n in values]
 
 
-def decade_values(counts: Mapping[int, int], year_from: int | None, year_to: int | None):
+def decade_values(
+    counts: Mapping[int, int],
+    year_from: int | None,
+    year_to: int | None,
+    *,
+    approximate: bool = False,
+):
     """Decades, newest first; a decade is selected when the year range lies within it."""
     values = []
     for decade in sorted((d for d, n in counts.items() if d is not None and n > 0), reverse=True):
@@ -169,16 +180,26 @@ def decade_values(counts: Mapping[int, int], year_from: int | None, year_to: int
             and decade <= year_from
             and year_to <= decade + 9
         )
-        values.append(FacetValue(str(decade), f"{decade}-{decade + 9}", counts[decade], selected))
+        values.append(
+            FacetValue(str(decade), f"{decade}-{decade + 9}", counts[decade], selected, approximate)
+        )
     return values
 
 
 def key_facets(
-    key_counts: Iterable[tuple[int, int]], filters: KeyFilters, *, count_decades: bool
+    key_counts: Iterable[tuple[int, int]],
+    filters: KeyFilters,
+    *,
+    count_decades: bool,
+    scale: int = 1,
 ) -> tuple[int, dict[str, list[FacetValue]], Counter[int]]:
     """From ``(facet_key, matches)`` rows: the number of matches passing every filter, the
     format, language, audience and availability facets (each without its own filter) and, when
-    ``count_decades``, the decade counts (with every filter)."""
+    ``count_decades``, the decade counts (with every filter).
+
+    Rows counted on a sample (``scale`` > 1: every ``scale``-th edition) give estimates: each
+    count is multiplied by ``scale`` and marked approximate."""
+    approximate = scale > 1
     total = 0
     formats: Counter[str] = Counter()
     languages: Counter[str] = Counter()
@@ -204,13 +225,24 @@ def key_facets(
                 total += number
                 if count_decades and parts.decade is not None:
                     decades[parts.decade] += number
+    if approximate:
+        for counter in (formats, languages, audiences, decades):
+            for value, number in counter.items():
+                counter[value] = number * scale
+        total, available = total * scale, available * scale
     facets = {
-        "format": _ordered(formats, filters.formats, format_label),
+        "format": _ordered(formats, filters.formats, format_label, approximate=approximate),
         "language": _ordered(
-            languages, filters.languages, lambda v: LANGUAGE_LABELS.get(v, v), LANGUAGE_LIMIT
+            languages,
+            filters.languages,
+            lambda v: LANGUAGE_LABELS.get(v, v),
+            LANGUAGE_LIMIT,
+            approximate=approximate,
         ),
-        "audience": _ordered(audiences, filters.audiences, audience_label),
-        "available": [FacetValue("1", _("Nu beschikbaar"), available, filters.available)],
+        "audience": _ordered(audiences, filters.audiences, audience_label, approximate=approximate),
+        "available": [
+            FacetValue("1", _("Nu beschikbaar"), available, filters.available, approximate)
+        ],
     }
     return total, facets, decades
 

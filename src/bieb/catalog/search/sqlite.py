@@ -34,6 +34,9 @@ def _quote(token: str) -> str:
 class SQLiteBackend:
     vendor = "sqlite"
     doc_table = "catalog_search_doc"
+    #: no sample table: the sample is a filter on FTS rowids (decision 0011)
+    sample_table = None
+    doc_tables = (doc_table,)
 
     def prepare(self, *, mapped: bool = True) -> None:
         """A larger page cache and memory-mapped reads for this connection: a broad query

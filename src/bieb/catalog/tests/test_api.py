@@ -133,6 +133,23 @@ def test_search_answers_results_with_availability_facets_and_pages(client, catal
     ]
 
 
+def test_an_estimated_count_is_flagged(client, search_index, monkeypatch):
+    from bieb.catalog.search import engine
+
+    monkeypatch.setattr(engine, "SAMPLE_MODULUS", 2)  # before indexing: the index keeps it
+    editions = [EditionFactory(title=f"Kompas {n}") for n in range(10)]
+    search_index(*editions)
+    exact = client.get("/api/v1/catalog/search", {"q": "kompas"}).json()
+    assert (exact["count"], exact["approximate"]) == (10, False)
+
+    monkeypatch.setattr(engine, "EXACT_MAX", 3)
+    body = client.get("/api/v1/catalog/search", {"q": "kompas"}).json()
+    assert body["approximate"] is True
+    assert body["count"] == 2 * sum(1 for e in editions if e.pk % 2 == 0)
+    assert all(value["approximate"] for value in body["facets"]["format"])
+    assert len(body["results"]) == 10  # every match is on the page: the page is exact
+
+
 def test_repeated_parameters_combine(client, catalogue):
     both = client.get(f"{BASE}/search?q=avond&format=ebook&format=book").json()
     one = client.get(f"{BASE}/search?q=avond&format=ebook").json()

@@ -359,6 +359,7 @@ def test_subject_facet_of_a_very_broad_search_is_an_estimate_from_a_sample(
 ):
     from bieb.catalog.search import engine
 
+    monkeypatch.setattr(engine, "SAMPLE_MODULUS", 4)  # before indexing: the index keeps it
     editions = [
         EditionFactory(
             title=f"Atlas {n}", subject_labels=["Kaarten", *(["Zeeën"] if n % 3 == 0 else [])]
@@ -375,7 +376,7 @@ def test_subject_facet_of_a_very_broad_search_is_an_estimate_from_a_sample(
     broad = run("atlas")
     estimated = counts(broad, "subject")
 
-    assert broad.count == 40  # the total stays exact, so does every other facet
+    assert broad.count == 40 and not broad.approximate  # under EXACT_MAX: the rest is exact
     assert counts(broad, "format") == counts(exact, "format")
     assert all(v.approximate for v in broad.facets["subject"])
     # every 4th edition id is counted and multiplied by 4, never above the total; ids run
@@ -389,6 +390,65 @@ def test_subject_facet_of_a_very_broad_search_is_an_estimate_from_a_sample(
     assert selected(narrowed, "subject") == {"zeeen"}
     assert all(v.approximate for v in narrowed.facets["subject"])
     assert counts(narrowed, "subject")["kaarten"] == 40
+
+
+def test_a_very_broad_search_estimates_its_count_and_facets_but_not_its_page(
+    search_index, monkeypatch
+):
+    from bieb.catalog.search import engine
+
+    monkeypatch.setattr(engine, "SAMPLE_MODULUS", 4)  # before indexing: the index keeps it
+    formats = ["book", "ebook", "audiobook"]
+    editions = [
+        EditionFactory(
+            title=f"Globe {n}",
+            format=formats[n % 3],
+            language="dut" if n % 2 else "eng",
+            year=1990 + n % 20,
+            available_now=n % 5 == 0,
+            subject_labels=["Kaarten"],
+        )
+        for n in range(48)
+    ]
+    search_index(*editions)
+    exact = run("globe")
+    assert exact.count == 48 and not exact.approximate
+    assert counts(exact, "format") == {"book": 16, "ebook": 16, "audiobook": 16}
+    assert not any(v.approximate for facet in exact.facets.values() for v in facet)
+
+    # over EXACT_MAX text matches: every 4th edition id (12 of the 48) counts for 4
+    monkeypatch.setattr(engine, "EXACT_MAX", 20)
+    broad = run("globe")
+    assert broad.approximate
+    assert broad.count == 48
+    assert broad.pages == exact.pages
+    assert broad.edition_ids == exact.edition_ids  # the page is never estimated
+    for name in ("format", "language", "available", "year", "subject"):
+        assert broad.facets[name], name
+        assert all(v.approximate for v in broad.facets[name]), name
+    assert counts(broad, "format") == {"book": 16, "ebook": 16, "audiobook": 16}
+    assert counts(broad, "language") in ({"dut": 48}, {"eng": 48})  # ids step by 4: one parity
+    assert sum(counts(broad, "year").values()) == 48
+    assert counts(broad, "subject") == {"kaarten": 48}
+    plain = run("globe", with_facets=False)
+    assert (plain.count, plain.approximate) == (48, True)
+
+    # filters apply to the sample as to every match; the page stays exact
+    narrowed = run("globe", formats=["ebook"], year_from=1990, year_to=1999)
+    expected = {e.pk for n, e in enumerate(editions) if n % 3 == 1 and n % 20 < 10}
+    assert narrowed.approximate
+    assert narrowed.count % 4 == 0 and abs(narrowed.count - len(expected)) <= 8
+    assert set(narrowed.edition_ids) == expected
+    assert selected(narrowed, "format") == {"ebook"}
+    assert all(v.approximate for v in narrowed.facets["format"])
+
+    # the text matches decide, not the filtered count: a narrow search stays exact
+    assert not run("globe 7").approximate
+
+    # availability reaches the sample too
+    models.Edition.objects.filter(pk__in=[e.pk for e in editions]).update(available_now=True)
+    search.refresh_availability([e.pk for e in editions])
+    assert counts(run("globe"), "available") == {"1": 48}
 
 
 @pytest.fixture

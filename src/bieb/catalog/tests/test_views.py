@@ -180,6 +180,7 @@ def test_search_shows_results_with_availability_formats_and_facets(client, havel
 def test_an_estimated_subject_count_says_so(client, search_index, monkeypatch):
     from bieb.catalog.search import engine
 
+    monkeypatch.setattr(engine, "SAMPLE_MODULUS", 4)  # before indexing: the index keeps it
     search_index(
         *[EditionFactory(title=f"Atlas {n}", subject_labels=["Kaarten"]) for n in range(4)]
     )
@@ -192,6 +193,24 @@ def test_an_estimated_subject_count_says_so(client, search_index, monkeypatch):
     text = text_of(response)
     assert re.search(r"Kaarten \( ?ca\. 4\)", text)
     assert "boek (4)" in text  # other facets stay exact, without "ca."
+
+
+def test_an_estimated_result_count_says_ongeveer(client, search_index, monkeypatch):
+    from bieb.catalog.search import engine
+
+    monkeypatch.setattr(engine, "SAMPLE_MODULUS", 2)  # before indexing: the index keeps it
+    editions = [EditionFactory(title=f"Globe {n}") for n in range(12)]
+    search_index(*editions)
+    exact = text_of(client.get(reverse("catalog:search"), {"q": "globe"}))
+    assert "12 resultaten" in exact and "ongeveer" not in exact
+
+    monkeypatch.setattr(engine, "EXACT_MAX", 3)  # more text matches than that: sampled
+    response = client.get(reverse("catalog:search"), {"q": "globe"})
+    text = text_of(response)
+    sampled = sum(1 for e in editions if e.pk % 2 == 0)
+    assert f"ongeveer {sampled * 2} resultaten" in text
+    assert f"van ongeveer {sampled * 2}" in text  # the pager says it too
+    assert len(response.context["summaries"]) == 12  # the page itself is exact: every match
 
 
 def test_filters_combine_and_can_be_taken_off_again(client, havelaar):
