@@ -60,3 +60,44 @@ class ApiToken(models.Model):
 
     def is_active_at(self, moment: dt.datetime) -> bool:
         return self.revoked_at is None and self.expires_at > moment
+
+
+#: how long an ``Idempotency-Key`` is remembered (decision 0013)
+IDEMPOTENCY_KEY_LIFETIME = dt.timedelta(hours=24)
+
+
+class IdempotencyKey(models.Model):
+    """The answer to an API write sent with an ``Idempotency-Key`` header, kept so that a
+    retry of the same request gets the same answer without doing anything again.
+
+    Written in the same transaction as the write's effect (``bieb.api.idempotency``): the key
+    and the effect are committed together or not at all, and the unique constraint makes a
+    second request with the key wait for the first and then replay its answer.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("persoon"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    key = models.CharField(_("sleutel"), max_length=255)
+    method = models.CharField(_("methode"), max_length=10)
+    path = models.TextField(_("pad"))
+    #: SHA-256 of method, path and the (canonical JSON) body
+    request_hash = models.CharField(_("hash van het verzoek"), max_length=64)
+    #: empty only inside the transaction that is still doing the work
+    status_code = models.PositiveSmallIntegerField(_("statuscode"), null=True, blank=True)
+    response_body = models.TextField(_("antwoord"), blank=True)
+    created_at = models.DateTimeField(_("gemaakt op"), default=clock.now, editable=False)
+
+    class Meta:
+        verbose_name = _("idempotentiesleutel")
+        verbose_name_plural = _("idempotentiesleutels")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="api_idempotency_one_per_key"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="api_idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key} ({self.method} {self.path})"

@@ -1,5 +1,5 @@
 """Request and response bodies of the API's own operations (auth and /me, including the
-person's loans and holds)."""
+person's loans, holds and subscription, and the public plans)."""
 
 from __future__ import annotations
 
@@ -178,3 +178,141 @@ class DigitalLoanOut(Schema):
     title: str
     started_at: dt.datetime
     expires_at: dt.datetime
+
+
+# --- /plans and /me/subscription ---------------------------------------------------------------
+
+
+class EntitlementsOut(Schema):
+    """What a plan includes; 0 means "not included"."""
+
+    physical_loans: int = Field(description="Printed books and other copies at once.")
+    digital_loans_per_month: int = Field(description="E-books and audiobooks per month.")
+    streaming: bool
+    activity_credits_per_month: int
+    things_at_once: int = Field(description="Things from the library of things at once.")
+    household_seats: int = Field(description="People in the household who share the plan.")
+
+
+class PlanPriceOut(Schema):
+    """The price in effect today, VAT included, in euro cents."""
+
+    effective_from: dt.date
+    monthly_cents: int
+    yearly_cents: int
+    one_off_cents: int = Field(description="The price of one pass (day pass); 0 otherwise.")
+
+
+class PlanOut(Schema):
+    code: str
+    name: str
+    description: str
+    kind: Literal["base", "addon", "day_pass"] = Field(
+        description="`base`: a subscription of its own; `addon`: extends a base plan; "
+        "`day_pass`: one day, paid once."
+    )
+    entitlements: EntitlementsOut
+    min_age: int | None
+    max_age: int | None
+    trial_days: int = Field(description="Free days at the start of a first subscription.")
+    requires_municipal_pass: bool = Field(
+        description="The reduced rate for holders of a stadspas: send `municipal_pass_code`."
+    )
+    vat_rate_bp: int = Field(description="VAT in basis points: 900 = 9 %.")
+    price: PlanPriceOut | None = Field(
+        description="null: the plan has no price yet and cannot be taken yet."
+    )
+
+
+class PlanRef(Schema):
+    code: str
+    name: str
+
+
+class ScheduledChangeOut(Schema):
+    """A change that takes effect later; undo it with `DELETE /me/subscription/changes/{id}`."""
+
+    id: int
+    kind: Literal["off", "skip_next_month", "downgrade", "cancel"]
+    effective_on: dt.date
+    to_plan: PlanRef | None = Field(description="The plan a downgrade switches to.")
+
+
+class BillingLineOut(Schema):
+    plan: PlanRef
+    first_day: dt.date
+    last_day: dt.date
+    days: int
+    amount_cents: int
+
+
+class BillingPeriodOut(Schema):
+    """The billing period today falls in, and what it costs."""
+
+    start: dt.date
+    end: dt.date = Field(description="The first day of the next period (not included).")
+    lines_so_far: list[BillingLineOut] = Field(
+        description="The billed days from the start of the period up to and including today."
+    )
+    cost_so_far_cents: int
+    cost_whole_period_cents: int = Field(
+        description="The whole period as things stand, scheduled changes included."
+    )
+
+
+class SubscriptionOut(Schema):
+    """Your subscription."""
+
+    id: int
+    plan: PlanRef = Field(description="The plan in effect today.")
+    interval: Literal["month", "year"]
+    anchor_day: int = Field(description="Periods start on this day of the month (or the last).")
+    anchor_month: int = Field(description="Yearly periods start in this month.")
+    started_on: dt.date
+    trial_ends_on: dt.date | None = Field(description="The first paid day after a free trial.")
+    status: Literal["active", "ended"]
+    on: bool = Field(description="Switched on today: you may borrow and it is billed.")
+    last_day: dt.date | None = Field(description="The last day covered, once cancelled.")
+    scheduled_changes: list[ScheduledChangeOut]
+    period: BillingPeriodOut
+
+
+class SubscribeIn(Schema):
+    plan: str = Field(min_length=1, max_length=40, examples=["basis"])
+    interval: str = Field(
+        "month", max_length=10, description="`month` or `year`.", examples=["month"]
+    )
+    municipal_pass_code: str = Field(
+        "", max_length=40, description="The stadspas code, for a plan that needs one."
+    )
+
+
+class SwitchOffIn(Schema):
+    from_date: dt.date | None = Field(
+        None,
+        alias="from",
+        description="Switch off from this day (today or later); default today.",
+    )
+
+
+class PlanChangeIn(Schema):
+    plan: str = Field(min_length=1, max_length=40, examples=["compleet"])
+    municipal_pass_code: str = Field("", max_length=40)
+
+
+class PlanChangeOut(Schema):
+    change: Literal["upgrade", "downgrade"] = Field(
+        description="`upgrade`: in effect today; `downgrade`: from the start of the next period."
+    )
+    effective_on: dt.date
+    change_id: int | None = Field(
+        description="The scheduled change of a downgrade (undo it before `effective_on`)."
+    )
+    difference_cents: int = Field(
+        description="What the rest of the current period costs more (an upgrade); 0 for a "
+        "downgrade, which leaves the current period as it is."
+    )
+    period_price_difference_cents: int = Field(
+        description="New minus old price of a whole period (month or year) from `effective_on`."
+    )
+    subscription: SubscriptionOut

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 from ninja import Router
 
-from bieb.api import me, me_circulation, tokens
+from bieb.api import me, me_circulation, me_subscription, tokens
 from bieb.api.auth import resident_auth
 from bieb.api.base import BiebNinjaAPI
 from bieb.catalog.api import router as catalog_router
@@ -22,7 +22,9 @@ The public API of **Bieb**, the platform of the Dutch public library network
 ("de Bibliotheek"). It offers the same services as the website: find libraries and their
 opening hours, search the catalogue, and, once signed in, your own account: your loans
 (`/me/loans`, renew them), your holds (`/me/holds`) and e-books and audiobooks
-(`/me/digital-loans`). Library staff at a desk lend and take in copies through
+(`/me/digital-loans`), and your subscription (`/me/subscription`: take one, switch it off
+and on, skip a month, change plan, cancel, undo a scheduled change); the plans and their
+prices are public (`/plans`). Library staff at a desk lend and take in copies through
 `/circulation/checkouts` and `/circulation/checkins` (desk staff and managers, at a location
 of their own organisation).
 
@@ -41,6 +43,14 @@ Public operations need nothing. Operations on your own data accept either
 Repeated failed sign-ins lock out the account and the client for a while, exactly as on the
 website.
 
+## Retrying a write safely
+
+Writes that say so accept an `Idempotency-Key` header (any unique value up to 255 visible
+ASCII characters, for example a UUID). Send the same request again with the same key within
+24 hours and you get the first answer again (with `Idempotent-Replayed: true`) without it
+being done twice; refusals are answered the same way. The same key with another method, path
+or body answers 422 `idempotency_key_reused`. Keys are per person.
+
 ## Errors
 
 Every error is JSON with a stable `code` for programs and a translated `message` for people
@@ -56,6 +66,7 @@ Every error is JSON with a stable `code` for programs and a translated `message`
 | status | code | meaning |
 |---|---|---|
 | 400 | `bad_request` | the body could not be read (for example broken JSON) |
+| 400 | `idempotency_key_invalid` | the `Idempotency-Key` header is empty, too long or not ASCII |
 | 401 | `not_authenticated` | no credentials were sent |
 | 401 | `invalid_token` | the bearer token is unknown, expired or revoked |
 | 401 | `invalid_credentials` | e-mail address or password is wrong |
@@ -64,6 +75,7 @@ Every error is JSON with a stable `code` for programs and a translated `message`
 | 404 | `not_found` | it does not exist, or it is not yours to see |
 | 409 | `too_many_tokens` | you have the maximum number of active tokens |
 | 422 | `invalid_input` | `details.fields` lists each field with its problem |
+| 422 | `idempotency_key_reused` | this `Idempotency-Key` was used for another request |
 | 429 | `locked_out` | too many failed sign-ins; see `Retry-After` |
 | 429 | `rate_limited` | too many requests; see `Retry-After` |
 | 500 | `server_error` | our fault; the details are logged, not shown |
@@ -94,6 +106,8 @@ def index(request: HttpRequest) -> dict[str, str]:
 api.add_router("/auth/", tokens.router)
 api.add_router("/me", me.router)
 api.add_router("/me", me_circulation.router)
+api.add_router("/me", me_subscription.router)
+api.add_router("/plans", me_subscription.plans_router, auth=None)
 # The network's API is public reads (network knows no people): mounted with auth=None. An
 # operation in it that needs a signed-in person declares its own auth, which takes precedence.
 api.add_router("/network/", network_router, auth=None)

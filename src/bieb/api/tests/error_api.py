@@ -10,7 +10,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from ninja.errors import HttpError
 from ninja.throttling import AnonRateThrottle
 
+from bieb.api.auth import resident_auth
 from bieb.api.base import BiebNinjaAPI
+from bieb.api.idempotency import idempotent
+from bieb.core.audit import audit_record
 from bieb.core.errors import DomainError, NotFound, PermissionDenied
 
 error_api = BiebNinjaAPI(title="errors under test", urls_namespace="api_errors_test", docs_url=None)
@@ -53,3 +56,20 @@ def http_error(request):
 @error_api.get("/throttled", auth=None, throttle=AnonRateThrottle("1/m"))
 def throttled(request):
     return {"ok": True}
+
+
+# Writes that fail after their effect, to prove an Idempotency-Key never outlives its effect.
+
+
+@error_api.post("/idempotent-crash", auth=resident_auth)
+@idempotent
+def idempotent_crash(request):
+    audit_record(action="test.effect", actor=request.auth)
+    raise RuntimeError("crash after the effect")
+
+
+@error_api.post("/idempotent-refusal", auth=resident_auth)
+@idempotent
+def idempotent_refusal(request):
+    audit_record(action="test.effect", actor=request.auth)
+    raise DomainError("refused_after_writing", "Geweigerd na het schrijven.", status=409)

@@ -293,6 +293,15 @@ API_MATRIX = {
     ("POST", "/api/v1/me/holds"): "resident",
     ("DELETE", "/api/v1/me/holds/{hold_id}"): "resident",
     ("POST", "/api/v1/me/digital-loans"): "resident",
+    ("GET", "/api/v1/plans"): "public",
+    ("GET", "/api/v1/me/subscription"): "resident",
+    ("POST", "/api/v1/me/subscription"): "resident",
+    ("POST", "/api/v1/me/subscription/off"): "resident",
+    ("POST", "/api/v1/me/subscription/on"): "resident",
+    ("POST", "/api/v1/me/subscription/skip"): "resident",
+    ("POST", "/api/v1/me/subscription/change"): "resident",
+    ("POST", "/api/v1/me/subscription/cancel"): "resident",
+    ("DELETE", "/api/v1/me/subscription/changes/{change_id}"): "resident",
 }
 
 
@@ -322,6 +331,7 @@ def test_anonymous_callers_get_json_401_from_every_resident_operation(world, cli
             edition_id=world["edition"].pk,
             loan_id=1,
             hold_id=1,
+            change_id=1,
         )
         response = client.generic(method, url)
         if audience != "public":

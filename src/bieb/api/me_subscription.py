@@ -1,0 +1,408 @@
+"""``/api/v1/plans`` (public) and ``/api/v1/me/subscription``: the plans, and the signed-in
+person's own subscription (Abonnement 2.0, ``docs/subscriptions.md``).
+
+Reads go through ``bieb.subscriptions.selectors`` and ``billing``, changes through
+``bieb.subscriptions.services``; every refusal is the service's ``DomainError`` with its stable
+code. Only the person's own subscription and scheduled changes are ever found: someone else's
+change id answers 404 (``change_unknown``). Every write accepts ``Idempotency-Key``
+(``bieb.api.idempotency``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Status
+
+from bieb.api.auth import resident_auth
+from bieb.api.errors import error_responses
+from bieb.api.idempotency import idempotent
+from bieb.api.schemas import (
+    BillingLineOut,
+    BillingPeriodOut,
+    EntitlementsOut,
+    PlanChangeIn,
+    PlanChangeOut,
+    PlanOut,
+    PlanPriceOut,
+    PlanRef,
+    ScheduledChangeOut,
+    SubscribeIn,
+    SubscriptionOut,
+    SwitchOffIn,
+)
+from bieb.core import clock
+from bieb.core.errors import DomainError, NotFound
+from bieb.subscriptions import billing, selectors, services
+from bieb.subscriptions.models import Plan, PlanPrice, Subscription
+
+plans_router = Router(tags=["subscriptions"])
+router = Router(tags=["me"])
+
+ONE_DAY = dt.timedelta(days=1)
+#: the refusals every write on an existing subscription may give
+_WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 422)
+
+
+def _plan_ref(plan: Plan) -> PlanRef:
+    return PlanRef(code=plan.code, name=plan.name)
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+
+def _prices_today(plans: list[Plan], today: dt.date) -> dict[int, PlanPrice]:
+    """The price row in effect today per plan (one query)."""
+    found: dict[int, PlanPrice] = {}
+    for price in PlanPrice.objects.filter(plan__in=plans, effective_from__lte=today).order_by(
+        "plan_id", "-effective_from"
+    ):
+        found.setdefault(price.plan_id, price)
+    return found
+
+
+@plans_router.get(
+    "",
+    auth=None,
+    response={200: list[PlanOut]},
+    operation_id="plans_list",
+    url_name="plans",
+    summary="The plans you can choose, with what they include and cost today",
+    description=(
+        "Active public plans, by kind then name. Prices are in euro cents, VAT included "
+        "(`vat_rate_bp`, 900 = 9 %); a price change applies from the next period of a "
+        "subscription, never to one under way. A plan with `price` null cannot be taken yet."
+    ),
+)
+def plans_list(request: HttpRequest) -> list[PlanOut]:
+    plans = list(selectors.plans_public())
+    prices = _prices_today(plans, clock.today())
+    out = []
+    for plan in plans:
+        price = prices.get(plan.pk)
+        out.append(
+            PlanOut(
+                code=plan.code,
+                name=plan.name,
+                description=plan.description,
+                kind=plan.kind,
+                entitlements=EntitlementsOut(
+                    physical_loans=plan.physical_loans,
+                    digital_loans_per_month=plan.digital_loans_per_month,
+                    streaming=plan.streaming,
+                    activity_credits_per_month=plan.activity_credits_per_month,
+                    things_at_once=plan.things_at_once,
+                    household_seats=plan.household_seats,
+                ),
+                min_age=plan.min_age,
+                max_age=plan.max_age,
+                trial_days=plan.trial_days,
+                requires_municipal_pass=plan.requires_municipal_pass,
+                vat_rate_bp=plan.vat_rate_bp,
+                price=PlanPriceOut(
+                    effective_from=price.effective_from,
+                    monthly_cents=price.monthly_cents,
+                    yearly_cents=price.yearly_cents,
+                    one_off_cents=price.one_off_cents,
+                )
+                if price
+                else None,
+            )
+        )
+    return out
+
+
+# --- the subscription as the resident sees it ------------------------------------------------
+
+
+def _subscription_out(subscription: Subscription, today: dt.date) -> SubscriptionOut:
+    """The subscription on ``today``: the plan in effect, on or off, pending changes, and
+    the current period's cost from ``billing.billable_lines``."""
+    timeline = billing.timeline_of(subscription)
+    plan_ids = {plan_id for _day, plan_id in timeline.plan_switches} | {subscription.plan_id}
+    changes = [c for c in selectors.scheduled_changes_of(subscription) if c.effective_on > today]
+    plan_ids |= {c.to_plan_id for c in changes if c.to_plan_id}
+    plans = Plan.objects.in_bulk(plan_ids)
+    prices = billing.price_book_for(plan_ids)
+    period = timeline.period_containing(today)
+    so_far = billing.billable_lines(timeline, prices, period.start, today + ONE_DAY)
+    whole = billing.billable_lines(timeline, prices, period.start, period.end)
+    current = plans[timeline.plan_on(today) or subscription.plan_id]
+    return SubscriptionOut(
+        id=subscription.pk,
+        plan=_plan_ref(current),
+        interval=subscription.interval,
+        anchor_day=subscription.anchor_day,
+        anchor_month=subscription.anchor_month,
+        started_on=subscription.started_on,
+        trial_ends_on=subscription.trial_ends_on,
+        status=subscription.status,
+        on=not any(
+            off_from <= today and (on_from is None or today < on_from)
+            for off_from, on_from in timeline.offs
+        ),
+        last_day=subscription.last_day,
+        scheduled_changes=[
+            ScheduledChangeOut(
+                id=change.pk,
+                kind=change.kind,
+                effective_on=change.effective_on,
+                to_plan=_plan_ref(plans[change.to_plan_id]) if change.to_plan_id else None,
+            )
+            for change in changes
+        ],
+        period=BillingPeriodOut(
+            start=period.start,
+            end=period.end,
+            lines_so_far=[
+                BillingLineOut(
+                    plan=_plan_ref(plans[line.plan_id]),
+                    first_day=line.first_day,
+                    last_day=line.last_day,
+                    days=line.days,
+                    amount_cents=line.amount_cents,
+                )
+                for line in so_far
+            ],
+            cost_so_far_cents=billing.total_cents(so_far),
+            cost_whole_period_cents=billing.total_cents(whole),
+        ),
+    )
+
+
+def _current(person) -> SubscriptionOut:
+    today = clock.today()
+    subscription = selectors.subscription_of(person, today=today)
+    if subscription is None:
+        raise NotFound(
+            "no_subscription", _("Je hebt geen actief abonnement. Sluit eerst een abonnement af.")
+        )
+    return _subscription_out(subscription, today)
+
+
+@router.get(
+    "/subscription",
+    auth=resident_auth,
+    response={200: SubscriptionOut, **error_responses(401, 404)},
+    operation_id="me_subscription_get",
+    url_name="me_subscription",
+    summary="Your subscription: plan, on or off, scheduled changes, this period's cost",
+    description=(
+        "`on` says whether it is switched on today; `scheduled_changes` lists what takes "
+        "effect later (undo with `DELETE /me/subscription/changes/{id}`); `period` is the "
+        "billing period today falls in, with the days billed so far (a day is billed when the "
+        "subscription is on at its end). 404 `no_subscription` when you have none."
+    ),
+)
+def me_subscription(request: HttpRequest) -> SubscriptionOut:
+    return _current(request.auth)
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/subscription",
+    auth=resident_auth,
+    response={201: SubscriptionOut, **error_responses(400, 401, 403, 404, 409, 422)},
+    operation_id="me_subscription_create",
+    url_name="me_subscription",
+    summary="Take a subscription, from today",
+    description=(
+        "Periods start today and on the same day every month (or year). A plan with a trial "
+        "is free for its trial days the first time. Refusals: 400 `interval_unknown`, "
+        "`plan_not_subscribable` (an add-on or day pass), `plan_not_available` (no price "
+        "yet), `plan_not_for_age`, `youth_is_free` (under 18 only free plans), "
+        "`municipal_pass_invalid`; 404 `plan_unknown`; 409 `already_subscribed`; 422 "
+        "`invalid_input`, `idempotency_key_reused`."
+    ),
+)
+@idempotent
+def me_subscription_create(request: HttpRequest, payload: SubscribeIn):
+    person = request.auth
+    services.subscribe(
+        person=person,
+        plan_code=payload.plan,
+        interval=payload.interval,
+        municipal_pass_code=payload.municipal_pass_code,
+        actor=person,
+    )
+    return Status(201, _current(person))
+
+
+@router.post(
+    "/subscription/off",
+    auth=resident_auth,
+    response={200: SubscriptionOut, **_WRITE_ERRORS},
+    operation_id="me_subscription_off",
+    url_name="me_subscription_off",
+    summary="Switch your subscription off, now or from a date",
+    description=(
+        "Off days are not billed and nothing new can be borrowed (loans in hand stay). Today "
+        "frees today; a later date is a scheduled change you can undo until then. Body "
+        'optional: `{"from": "YYYY-MM-DD"}`. Refusals: 400 `date_in_past`; 404 '
+        "`no_subscription`; 409 `already_switched_off`, `change_pending` (a switch-off or "
+        "skipped month is planned then), `subscription_ending` (after your last day)."
+    ),
+)
+@idempotent
+def me_subscription_off(request: HttpRequest, payload: SwitchOffIn | None = None):
+    person = request.auth
+    services.subscription_switch_off(
+        person=person, from_date=payload.from_date if payload else None, actor=person
+    )
+    return _current(person)
+
+
+@router.post(
+    "/subscription/on",
+    auth=resident_auth,
+    response={200: SubscriptionOut, **_WRITE_ERRORS},
+    operation_id="me_subscription_on",
+    url_name="me_subscription_on",
+    summary="Switch your subscription on again, at once",
+    description=(
+        "Today is billed again and you may borrow again; ends a switch-off or skipped month "
+        "in effect today. Refusals: 404 `no_subscription`; 409 `not_switched_off`."
+    ),
+)
+@idempotent
+def me_subscription_on(request: HttpRequest):
+    person = request.auth
+    services.subscription_switch_on(person=person, actor=person)
+    return _current(person)
+
+
+@router.post(
+    "/subscription/skip",
+    auth=resident_auth,
+    response={200: SubscriptionOut, **_WRITE_ERRORS},
+    operation_id="me_subscription_skip",
+    url_name="me_subscription_skip",
+    summary="Skip the next month (monthly subscriptions)",
+    description=(
+        "The whole next period is off and not billed; undoable until it starts. Possible "
+        f"until {services.SKIP_CUTOFF_DAYS} days before it starts. Refusals: 400 "
+        "`skip_monthly_only`; 404 `no_subscription`; 409 `skip_too_late`, `already_skipped`, "
+        "`change_pending`, `subscription_ending`."
+    ),
+)
+@idempotent
+def me_subscription_skip(request: HttpRequest):
+    person = request.auth
+    services.subscription_skip_next_month(person=person, actor=person)
+    return _current(person)
+
+
+@router.post(
+    "/subscription/change",
+    auth=resident_auth,
+    response={200: PlanChangeOut, **_WRITE_ERRORS},
+    operation_id="me_subscription_change",
+    url_name="me_subscription_change",
+    summary="Change plan: a dearer one today, a cheaper one from the next period",
+    description=(
+        "A plan that costs more for the current period is an upgrade: in effect today, the "
+        "rest of the period billed per day at its price (`difference_cents`), a pending "
+        "downgrade undone. A plan that costs the same or less is a downgrade from the start "
+        "of the next period, a scheduled change you can undo (`change_id`). Refusals: 400 "
+        "`plan_not_subscribable`, `plan_not_available`, `plan_not_for_age`, `youth_is_free`, "
+        "`municipal_pass_invalid`; 404 `plan_unknown`, `no_subscription`; 409 `same_plan`, "
+        "`change_pending` (a downgrade is already planned: undo it first), "
+        "`subscription_ending`."
+    ),
+)
+@idempotent
+def me_subscription_change(request: HttpRequest, payload: PlanChangeIn) -> PlanChangeOut:
+    person = request.auth
+    today = clock.today()
+    before = selectors.subscription_of(person, today=today)
+    old_plan = selectors.plan_on(before, today) if before else None
+    try:
+        upgrade = services.subscription_upgrade(
+            person=person,
+            plan_code=payload.plan,
+            municipal_pass_code=payload.municipal_pass_code,
+            actor=person,
+        )
+    except DomainError as refusal:
+        if refusal.code != "not_an_upgrade":
+            raise
+        # not dearer: by the services' rule a downgrade, from the start of the next period
+        change = services.subscription_downgrade(
+            person=person, plan_code=payload.plan, actor=person
+        )
+        subscription = _current(person)
+        return PlanChangeOut(
+            change="downgrade",
+            effective_on=change.effective_on,
+            change_id=change.pk,
+            difference_cents=0,
+            period_price_difference_cents=_period_price_difference(
+                old_plan, change.to_plan, subscription.interval, change.effective_on
+            ),
+            subscription=subscription,
+        )
+    subscription = _current(person)
+    return PlanChangeOut(
+        change="upgrade",
+        effective_on=today,
+        change_id=None,
+        difference_cents=upgrade.difference_cents,
+        period_price_difference_cents=_period_price_difference(
+            old_plan, upgrade.subscription.plan, subscription.interval, subscription.period.start
+        ),
+        subscription=subscription,
+    )
+
+
+def _period_price_difference(
+    old: Plan | None, new: Plan | None, interval: str, period_start: dt.date
+) -> int:
+    """New minus old price of the period starting on ``period_start``."""
+    if old is None or new is None:
+        return 0
+    book = billing.price_book_for([old.pk, new.pk])
+    return book.price(new.pk, interval, period_start) - book.price(old.pk, interval, period_start)
+
+
+@router.post(
+    "/subscription/cancel",
+    auth=resident_auth,
+    response={200: SubscriptionOut, **_WRITE_ERRORS},
+    operation_id="me_subscription_cancel",
+    url_name="me_subscription_cancel",
+    summary="Cancel your subscription",
+    description=(
+        "It runs to the end of the first term, or after it to the next monthly anchor day "
+        "(`last_day` is the last day covered), then ends; a scheduled change you can undo "
+        "until then. Refusals: 404 `no_subscription`; 409 `already_cancelled`."
+    ),
+)
+@idempotent
+def me_subscription_cancel(request: HttpRequest):
+    person = request.auth
+    services.subscription_cancel(person=person, actor=person)
+    return _current(person)
+
+
+@router.delete(
+    "/subscription/changes/{change_id}",
+    auth=resident_auth,
+    response={204: None, **_WRITE_ERRORS},
+    operation_id="me_subscription_change_undo",
+    url_name="me_subscription_scheduled_change",
+    summary="Undo a scheduled change before it takes effect",
+    description=(
+        "Undoes a planned switch-off, skipped month, downgrade or cancellation, and what it "
+        "scheduled. Refusals: 404 `change_unknown` (not yours, or no such change), "
+        "`no_subscription`; 409 `already_undone`, `change_in_effect`."
+    ),
+)
+@idempotent
+def me_subscription_change_undo(request: HttpRequest, change_id: int):
+    person = request.auth
+    services.subscription_change_undo(person=person, change_id=change_id, actor=person)
+    return Status(204, None)
