@@ -34,7 +34,7 @@ from bieb.api.schemas import (
     SwitchOffIn,
 )
 from bieb.core import clock
-from bieb.core.errors import DomainError, NotFound
+from bieb.core.errors import NotFound
 from bieb.subscriptions import billing, selectors, services
 from bieb.subscriptions.models import Plan, PlanPrice, Subscription
 
@@ -317,55 +317,20 @@ def me_subscription_skip(request: HttpRequest):
 @idempotent
 def me_subscription_change(request: HttpRequest, payload: PlanChangeIn) -> PlanChangeOut:
     person = request.auth
-    today = clock.today()
-    before = selectors.subscription_of(person, today=today)
-    old_plan = selectors.plan_on(before, today) if before else None
-    try:
-        upgrade = services.subscription_upgrade(
-            person=person,
-            plan_code=payload.plan,
-            municipal_pass_code=payload.municipal_pass_code,
-            actor=person,
-        )
-    except DomainError as refusal:
-        if refusal.code != "not_an_upgrade":
-            raise
-        # not dearer: by the services' rule a downgrade, from the start of the next period
-        change = services.subscription_downgrade(
-            person=person, plan_code=payload.plan, actor=person
-        )
-        subscription = _current(person)
-        return PlanChangeOut(
-            change="downgrade",
-            effective_on=change.effective_on,
-            change_id=change.pk,
-            difference_cents=0,
-            period_price_difference_cents=_period_price_difference(
-                old_plan, change.to_plan, subscription.interval, change.effective_on
-            ),
-            subscription=subscription,
-        )
-    subscription = _current(person)
-    return PlanChangeOut(
-        change="upgrade",
-        effective_on=today,
-        change_id=None,
-        difference_cents=upgrade.difference_cents,
-        period_price_difference_cents=_period_price_difference(
-            old_plan, upgrade.subscription.plan, subscription.interval, subscription.period.start
-        ),
-        subscription=subscription,
+    done = services.subscription_change_plan(
+        person=person,
+        plan_code=payload.plan,
+        municipal_pass_code=payload.municipal_pass_code,
+        actor=person,
     )
-
-
-def _period_price_difference(
-    old: Plan | None, new: Plan | None, interval: str, period_start: dt.date
-) -> int:
-    """New minus old price of the period starting on ``period_start``."""
-    if old is None or new is None:
-        return 0
-    book = billing.price_book_for([old.pk, new.pk])
-    return book.price(new.pk, interval, period_start) - book.price(old.pk, interval, period_start)
+    return PlanChangeOut(
+        change=done.kind,
+        effective_on=done.effective_on,
+        change_id=done.change.pk if done.change else None,
+        difference_cents=done.difference_cents,
+        period_price_difference_cents=done.period_price_difference_cents,
+        subscription=_current(person),
+    )
 
 
 @router.post(

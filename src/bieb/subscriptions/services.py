@@ -575,6 +575,62 @@ def subscription_downgrade(*, person: Any, plan_code: str, actor: Any = None) ->
     return change
 
 
+@dataclass(frozen=True)
+class PlanChange:
+    """What ``subscription_change_plan`` did."""
+
+    #: ``upgrade`` (today) or ``downgrade`` (from the next period)
+    kind: str
+    effective_on: dt.date
+    #: the scheduled change of a downgrade (undoable until ``effective_on``); None for an upgrade
+    change: ScheduledChange | None
+    #: what the rest of the current period costs more (an upgrade; 0 for a downgrade)
+    difference_cents: int
+    #: the new plan's price for the period it starts in, minus the old plan's
+    period_price_difference_cents: int
+
+
+def subscription_change_plan(
+    *, person: Any, plan_code: str, municipal_pass_code: str = "", actor: Any = None
+) -> PlanChange:
+    """Change to ``plan_code`` the way a resident means it: a plan that costs more for the
+    current period is an upgrade today (``subscription_upgrade``), one that costs the same or
+    less a downgrade from the next period (``subscription_downgrade``). One transaction."""
+    with transaction.atomic():
+        today = clock.today()
+        subscription = _lock_active(person, today)
+        old_plan, interval = subscription.plan, subscription.interval
+        try:
+            upgrade = subscription_upgrade(
+                person=person,
+                plan_code=plan_code,
+                municipal_pass_code=municipal_pass_code,
+                actor=actor,
+            )
+        except DomainError as refusal:
+            if refusal.code != "not_an_upgrade":
+                raise
+            change = subscription_downgrade(person=person, plan_code=plan_code, actor=actor)
+            start = change.effective_on
+            return PlanChange(
+                kind="downgrade",
+                effective_on=start,
+                change=change,
+                difference_cents=0,
+                period_price_difference_cents=_price(change.to_plan, interval, start)
+                - _price(old_plan, interval, start),
+            )
+        start = _period(upgrade.subscription, today).start
+        return PlanChange(
+            kind="upgrade",
+            effective_on=today,
+            change=None,
+            difference_cents=upgrade.difference_cents,
+            period_price_difference_cents=_price(upgrade.subscription.plan, interval, start)
+            - _price(old_plan, interval, start),
+        )
+
+
 def _cancel_end(subscription: Subscription, today: dt.date) -> dt.date:
     """The first day without the subscription after cancelling ``today``: the end of the first
     term (the first period), or later the next monthly anchor day."""

@@ -355,6 +355,29 @@ def test_downgrade_takes_effect_at_the_end_of_the_period_and_can_be_undone():
     assert basic.pk != digital.pk
 
 
+def test_changing_plan_upgrades_a_dearer_one_today_and_downgrades_a_cheaper_one_later():
+    person = adult()
+    plan(code="basis", monthly=3_000)
+    plan(code="compleet", monthly=6_000)
+    plan(code="digitaal", monthly=1_500)
+    with on(D(2025, 4, 1)):
+        sub = services.subscribe(person=person, plan_code="basis")
+    with on(D(2025, 4, 21)):
+        up = services.subscription_change_plan(person=person, plan_code="compleet")
+        refused(
+            "same_plan",
+            lambda: services.subscription_change_plan(person=person, plan_code="compleet"),
+        )
+        down = services.subscription_change_plan(person=person, plan_code="digitaal")
+    assert (up.kind, up.effective_on, up.change) == ("upgrade", D(2025, 4, 21), None)
+    assert (up.difference_cents, up.period_price_difference_cents) == (1_000, 3_000)
+    assert (down.kind, down.effective_on, down.difference_cents) == ("downgrade", D(2025, 5, 1), 0)
+    assert down.change.to_plan.code == "digitaal"
+    assert down.period_price_difference_cents == 1_500 - 6_000
+    # April: 20 days basis, 10 days compleet; May on digitaal
+    assert billed(sub, D(2025, 4, 1), D(2025, 6, 1)) == 2_000 + 2_000 + 1_500
+
+
 def test_an_upgrade_undoes_a_pending_downgrade():
     person = adult()
     plan(code="basis", monthly=1_000)
