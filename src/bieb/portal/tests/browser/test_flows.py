@@ -18,6 +18,15 @@ from bieb.network.seeding import seed_network
 
 from .conftest import DESKTOP, PHONE
 
+
+def visible(locator) -> None:
+    """Assert ``locator`` is visible, waiting (up to Playwright's timeout) for a page still
+    loading after a click: ``is_visible()`` answers at once and fails on a busy machine."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_visible()
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -90,7 +99,7 @@ def test_new_resident_registers_confirms_e_mail_and_lands_in_mijn_bibliotheek(
     page.get_by_role("button", name="Account aanmaken").click()
 
     # then a confirmation link is mailed; following it and logging in opens Mijn bibliotheek
-    assert page.locator("h1").is_visible()
+    visible(page.locator("h1"))
     assert len(mailoutbox) == 1
     link = re.search(r"https?://\S+/email-bevestigen/\S+", mailoutbox[0].body).group(0)
     page.goto("/email-bevestigen/" + link.split("/email-bevestigen/")[1])
@@ -105,7 +114,7 @@ def test_new_resident_registers_confirms_e_mail_and_lands_in_mijn_bibliotheek(
     assert "noor@example.nl" in page.locator("main").inner_text()
     nav = page.get_by_role("navigation", name="Hoofdmenu")
     assert nav.get_by_role("link", name="Mijn bibliotheek").get_attribute("aria-current") == "page"
-    assert nav.get_by_role("button", name="Uitloggen").is_visible()
+    visible(nav.get_by_role("button", name="Uitloggen"))
     assert nav.get_by_role("link", name="Medewerkers").count() == 0
 
 
@@ -118,7 +127,7 @@ def test_demo_resident_logs_in_and_out(page, demo):
     nav = page.get_by_role("navigation", name="Hoofdmenu")
     nav.get_by_role("button", name="Uitloggen").click()
 
-    assert nav.get_by_role("link", name="Inloggen").is_visible()
+    visible(nav.get_by_role("link", name="Inloggen"))
     page.goto(reverse("accounts:mine"))
     assert reverse("accounts:login") in page.url  # private page asks to log in again
 
@@ -128,8 +137,8 @@ def test_staff_member_sees_the_staff_link_and_staff_home(page, demo):
 
     page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Medewerkers").click()
 
-    assert page.url.endswith(reverse("accounts:staff_home"))
-    assert page.locator("h1").is_visible()
+    page.wait_for_url(f"**{reverse('accounts:staff_home')}")
+    visible(page.locator("h1"))
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
