@@ -32,7 +32,6 @@ import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -45,6 +44,7 @@ from bieb.catalog.models import DIGITAL_FORMATS, DigitalLicence, Edition, Licenc
 from bieb.circulation.entitlements import Entitlements, entitlements_for
 from bieb.circulation.models import DigitalHold, DigitalLoan, HoldStatus, Notice, NoticeKind
 from bieb.circulation.policies import policy_for
+from bieb.circulation.services import _lock_person  # one person lock for printed and digital
 from bieb.core import clock
 from bieb.core.audit import audit_record
 from bieb.core.errors import DomainError, NotFound
@@ -170,12 +170,6 @@ def _digital_rights(patron) -> Entitlements:
             status=403,
         )
     return rights
-
-
-def _lock_person(person: Any) -> None:
-    from bieb.accounts.models import User
-
-    User.objects.select_for_update().filter(pk=person.pk).values_list("pk").first()
 
 
 def ahead_of(patron, edition_id: int, own_hold: DigitalHold | None) -> int:

@@ -270,6 +270,25 @@ def test_rules_belong_to_an_organisation_and_its_managers(net, manager, admin):
 # --- what lending does with them -------------------------------------------------------------
 
 
+def test_a_changed_policy_applies_at_once_here_and_within_the_ttl_elsewhere(net, manager):
+    from bieb.circulation import policies
+
+    save(net.org, manager, loan_days=14)
+    reader = adult()
+    first = services.checkout(patron=reader, barcode=copy_at(net.main).barcode, location=net.main)
+    save(net.org, manager, loan_days=28)  # saved in this process: its copy is dropped at once
+    second = services.checkout(patron=reader, barcode=copy_at(net.main).barcode, location=net.main)
+    assert ((first.due_date - today()).days, (second.due_date - today()).days) == (14, 28)
+
+    # a change by another process (no signal here): this one keeps its copy up to TTL seconds
+    LoanPolicy.objects.filter(organisation=net.org).update(loan_days=7)
+    cached = services.checkout(patron=reader, barcode=copy_at(net.main).barcode, location=net.main)
+    assert (cached.due_date - today()).days == 28
+    policies._memory["at"] -= policies.TTL + 1  # the process's copy grows older than TTL
+    fresh = services.checkout(patron=reader, barcode=copy_at(net.main).barcode, location=net.main)
+    assert (fresh.due_date - today()).days == 7
+
+
 def test_checkout_follows_the_most_specific_policy_a_manager_saved(net, manager, admin):
     save(None, admin, loan_days=21)
     save(None, admin, format=Format.BOOK, category=PatronCategory.ADULT, loan_days=35)
