@@ -10,10 +10,7 @@ change id answers 404 (``change_unknown``). Every write accepts ``Idempotency-Ke
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from bieb.api.auth import resident_auth
@@ -34,14 +31,12 @@ from bieb.api.schemas import (
     SwitchOffIn,
 )
 from bieb.core import clock
-from bieb.core.errors import NotFound
-from bieb.subscriptions import billing, selectors, services
-from bieb.subscriptions.models import Plan, PlanPrice, Subscription
+from bieb.subscriptions import selectors, services
+from bieb.subscriptions.models import Plan
 
 plans_router = Router(tags=["subscriptions"])
 router = Router(tags=["me"])
 
-ONE_DAY = dt.timedelta(days=1)
 #: the refusals every write on an existing subscription may give
 _WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 
@@ -51,16 +46,6 @@ def _plan_ref(plan: Plan) -> PlanRef:
 
 
 # --- plans -----------------------------------------------------------------------------------
-
-
-def _prices_today(plans: list[Plan], today: dt.date) -> dict[int, PlanPrice]:
-    """The price row in effect today per plan (one query)."""
-    found: dict[int, PlanPrice] = {}
-    for price in PlanPrice.objects.filter(plan__in=plans, effective_from__lte=today).order_by(
-        "plan_id", "-effective_from"
-    ):
-        found.setdefault(price.plan_id, price)
-    return found
 
 
 @plans_router.get(
@@ -78,7 +63,7 @@ def _prices_today(plans: list[Plan], today: dt.date) -> dict[int, PlanPrice]:
 )
 def plans_list(request: HttpRequest) -> list[PlanOut]:
     plans = list(selectors.plans_public())
-    prices = _prices_today(plans, clock.today())
+    prices = selectors.prices_in_effect(plans, clock.today())
     out = []
     for plan in plans:
         price = prices.get(plan.pk)
@@ -117,32 +102,18 @@ def plans_list(request: HttpRequest) -> list[PlanOut]:
 # --- the subscription as the resident sees it ------------------------------------------------
 
 
-def _subscription_out(subscription: Subscription, today: dt.date) -> SubscriptionOut:
-    """The subscription on ``today``: the plan in effect, on or off, pending changes, and
-    the current period's cost from ``billing.billable_lines``."""
-    timeline = billing.timeline_of(subscription)
-    plan_ids = {plan_id for _day, plan_id in timeline.plan_switches} | {subscription.plan_id}
-    changes = [c for c in selectors.scheduled_changes_of(subscription) if c.effective_on > today]
-    plan_ids |= {c.to_plan_id for c in changes if c.to_plan_id}
-    plans = Plan.objects.in_bulk(plan_ids)
-    prices = billing.price_book_for(plan_ids)
-    period = timeline.period_containing(today)
-    so_far = billing.billable_lines(timeline, prices, period.start, today + ONE_DAY)
-    whole = billing.billable_lines(timeline, prices, period.start, period.end)
-    current = plans[timeline.plan_on(today) or subscription.plan_id]
+def _subscription_out(view: selectors.Overview) -> SubscriptionOut:
+    subscription, plans = view.subscription, view.plans
     return SubscriptionOut(
         id=subscription.pk,
-        plan=_plan_ref(current),
+        plan=_plan_ref(view.plan),
         interval=subscription.interval,
         anchor_day=subscription.anchor_day,
         anchor_month=subscription.anchor_month,
         started_on=subscription.started_on,
         trial_ends_on=subscription.trial_ends_on,
         status=subscription.status,
-        on=not any(
-            off_from <= today and (on_from is None or today < on_from)
-            for off_from, on_from in timeline.offs
-        ),
+        on=view.on,
         last_day=subscription.last_day,
         scheduled_changes=[
             ScheduledChangeOut(
@@ -151,11 +122,11 @@ def _subscription_out(subscription: Subscription, today: dt.date) -> Subscriptio
                 effective_on=change.effective_on,
                 to_plan=_plan_ref(plans[change.to_plan_id]) if change.to_plan_id else None,
             )
-            for change in changes
+            for change in view.changes
         ],
         period=BillingPeriodOut(
-            start=period.start,
-            end=period.end,
+            start=view.period.start,
+            end=view.period.end,
             lines_so_far=[
                 BillingLineOut(
                     plan=_plan_ref(plans[line.plan_id]),
@@ -164,22 +135,19 @@ def _subscription_out(subscription: Subscription, today: dt.date) -> Subscriptio
                     days=line.days,
                     amount_cents=line.amount_cents,
                 )
-                for line in so_far
+                for line in view.lines_so_far
             ],
-            cost_so_far_cents=billing.total_cents(so_far),
-            cost_whole_period_cents=billing.total_cents(whole),
+            cost_so_far_cents=view.cost_so_far_cents,
+            cost_whole_period_cents=view.cost_whole_period_cents,
         ),
     )
 
 
 def _current(person) -> SubscriptionOut:
-    today = clock.today()
-    subscription = selectors.subscription_of(person, today=today)
-    if subscription is None:
-        raise NotFound(
-            "no_subscription", _("Je hebt geen actief abonnement. Sluit eerst een abonnement af.")
-        )
-    return _subscription_out(subscription, today)
+    view = selectors.subscription_overview(person)
+    if view is None:
+        raise services.no_subscription()
+    return _subscription_out(view)
 
 
 @router.get(

@@ -53,15 +53,19 @@ class Timeline:
         index = bisect.bisect_right(dates, day) - 1
         return self.plan_switches[index][1] if index >= 0 else None
 
+    def is_off(self, day: dt.date) -> bool:
+        """Switched off (or a skipped month) on ``day``."""
+        return any(
+            off_from <= day and (on_from is None or day < on_from)
+            for off_from, on_from in self.offs
+        )
+
     def is_billable(self, day: dt.date) -> bool:
         if day < self.started_on or (self.last_day is not None and day > self.last_day):
             return False
         if self.trial_ends_on is not None and day < self.trial_ends_on:
             return False
-        return not any(
-            off_from <= day and (on_from is None or day < on_from)
-            for off_from, on_from in self.offs
-        )
+        return not self.is_off(day)
 
 
 @dataclass

@@ -185,7 +185,8 @@ def _catch_up(subscription: Subscription, today: dt.date) -> None:
             )
 
 
-def _no_subscription() -> NotFound:
+def no_subscription() -> NotFound:
+    """The refusal for a person without an active subscription (also used by the API)."""
     return NotFound(
         "no_subscription", _("Je hebt geen actief abonnement. Sluit eerst een abonnement af.")
     )
@@ -199,10 +200,10 @@ def _lock_active(person: Any, today: dt.date) -> Subscription:
         .first()
     )
     if subscription is None:
-        raise _no_subscription()
+        raise no_subscription()
     _catch_up(subscription, today)
     if subscription.status != SubscriptionStatus.ACTIVE:
-        raise _no_subscription()
+        raise no_subscription()
     return subscription
 
 
