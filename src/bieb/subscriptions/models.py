@@ -382,7 +382,7 @@ class Meter(models.TextChoices):
 
 class UsageMeter(models.Model):
     """What a person used in one billing period (``period_start`` of the subscription's
-    period, or the first of the month without one). Reported by circulation and programming
+    period, or the first of the month without one) at one organisation. Reported by circulation and programming
     through ``services.usage_record``; never a charge."""
 
     person = models.ForeignKey(
@@ -392,6 +392,14 @@ class UsageMeter(models.Model):
         related_name="usage_meters",
     )
     meter = models.CharField(_("meter"), max_length=20, choices=Meter.choices)
+    #: where it was used (the lending organisation; for digital loans the home organisation):
+    #: settlement by share of use reads it
+    organisation = models.ForeignKey(
+        "network.Organisation",
+        verbose_name=_("organisatie"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     period_start = models.DateField(_("periode vanaf"))
     used = models.PositiveIntegerField(_("gebruikt"), default=0)
 
@@ -400,7 +408,8 @@ class UsageMeter(models.Model):
         verbose_name_plural = _("verbruiksmeters")
         constraints = [
             models.UniqueConstraint(
-                fields=["person", "meter", "period_start"], name="subscriptions_meter_once"
+                fields=["person", "meter", "period_start", "organisation"],
+                name="subscriptions_meter_once",
             ),
         ]
 

@@ -371,6 +371,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='usagemeter',
+            name='organisation',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='network.organisation', verbose_name='organisatie'),
+        ),
+        migrations.AddField(
+            model_name='usagemeter',
             name='person',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_meters', to=settings.AUTH_USER_MODEL, verbose_name='persoon'),
         ),
@@ -465,7 +470,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='usagemeter',
-            constraint=models.UniqueConstraint(fields=('person', 'meter', 'period_start'), name='subscriptions_meter_once'),
+            constraint=models.UniqueConstraint(fields=('person', 'meter', 'period_start', 'organisation'), name='subscriptions_meter_once'),
         ),
         migrations.AddConstraint(
             model_name='webhookevent',
