@@ -634,6 +634,8 @@ class LineKind(models.TextChoices):
     SUBSCRIPTION = "subscription", _("abonnement")
     FEE = "fee", _("bijkomende kosten")
     DAY_PASS = "day_pass", _("dagpas")
+    #: a credit or charge staff made by hand (not tied to billed days)
+    CORRECTION = "correction", _("correctie")
 
 
 class InvoiceLine(models.Model):

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext as _
 
 from bieb.accounts.models import YOUTH_AGE, User, age_on
@@ -37,7 +39,9 @@ from bieb.core.errors import DomainError, NotFound
 from bieb.subscriptions import billing, periods
 from bieb.subscriptions.models import (
     ChangeKind,
+    Fee,
     Interval,
+    Meter,
     Plan,
     PlanKind,
     PlanPrice,
@@ -46,12 +50,15 @@ from bieb.subscriptions.models import (
     Subscription,
     SubscriptionStatus,
     SwitchOff,
+    UsageMeter,
 )
 
 __all__ = [
     "SKIP_CUTOFF_DAYS",
     "Upgrade",
     "changes_apply_due",
+    "fee_record",
+    "fee_waive",
     "normalise_municipal_pass_code",
     "plan_price_schedule",
     "subscribe",
@@ -62,6 +69,8 @@ __all__ = [
     "subscription_switch_off",
     "subscription_switch_on",
     "subscription_upgrade",
+    "usage_period_start",
+    "usage_record",
 ]
 
 #: "skip next month" is possible until this many days before the next period starts
@@ -79,6 +88,13 @@ def _actor(actor: Any, person: Any) -> Any:
 
 
 def _audit(action: str, subscription: Subscription, person: Any, actor: Any, **data) -> None:
+    """Audit a change, and mark the subscription for the billing run to settle: every change
+    affects days from today on, so the run settles from the period containing today."""
+    if subscription.billed_until is not None:
+        start = _period(subscription, clock.today()).start
+        Subscription.objects.filter(pk=subscription.pk).update(
+            rebill_from=Least(Coalesce("rebill_from", Value(start)), Value(start))
+        )
     audit_record(
         action=f"subscriptions.{action}",
         actor=_actor(actor, person),
@@ -772,3 +788,120 @@ def plan_price_schedule(
             },
         )
     return price
+
+
+# --- fees and usage (reported by circulation and programming) -------------------------------
+
+
+def fee_record(
+    *,
+    person: Any,
+    organisation: Any,
+    amount_cents: int,
+    description: str,
+    source: str,
+    source_id: int,
+    vat_rate_bp: int = 0,
+    actor: Any = None,
+) -> Fee:
+    """Record money owed outside the plan (a lost book), to be billed on the person's next
+    invoice from ``organisation``. Reported once per ``(source, source_id)``: a second report
+    answers the first row. Under-18s are never charged for borrowing (Wsob art. 13): callers
+    do not report borrowing fees for them."""
+    if not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise DomainError(
+            "amount_invalid", _("Een bedrag is een heel aantal centen, meer dan nul.")
+        )
+    with transaction.atomic():
+        fee, created = Fee.objects.get_or_create(
+            source=source,
+            source_id=source_id,
+            defaults={
+                "person_id": person.pk,
+                "organisation_id": organisation.pk,
+                "amount_cents": amount_cents,
+                "description": description[:200],
+                "vat_rate_bp": vat_rate_bp,
+            },
+        )
+        if created:
+            audit_record(
+                action="subscriptions.fee_record",
+                actor=actor,
+                subject=fee,
+                organisation_id=organisation.pk,
+                data={"amount_cents": amount_cents, "source": f"{source}:{source_id}"},
+            )
+    return fee
+
+
+def fee_waive(*, source: str, source_id: int, actor: Any = None) -> bool:
+    """Waive a fee not yet billed; returns whether one was waived."""
+    with transaction.atomic():
+        fee = (
+            Fee.objects.select_for_update()
+            .filter(source=source, source_id=source_id, waived_at__isnull=True)
+            .first()
+        )
+        if fee is None or fee.invoice_line_id is not None:
+            return False
+        fee.waived_at = clock.now()
+        fee.save(update_fields=["waived_at"])
+        audit_record(
+            action="subscriptions.fee_waive",
+            actor=actor,
+            subject=fee,
+            organisation_id=fee.organisation_id,
+            data={"amount_cents": fee.amount_cents},
+        )
+    return True
+
+
+def usage_period_start(person: Any, day: dt.date) -> dt.date:
+    """The start of the period a person's use on ``day`` counts in: their subscription's
+    period (monthly rhythm for yearly subscriptions too: limits are per month), else the first
+    of the month."""
+    subscription = (
+        Subscription.objects.filter(
+            person_id=person.pk, status=SubscriptionStatus.ACTIVE, parent__isnull=True
+        )
+        .only("anchor_day")
+        .first()
+    )
+    if subscription is None:
+        return day.replace(day=1)
+    return periods.period_containing(
+        day, interval=periods.MONTH, anchor_day=subscription.anchor_day
+    ).start
+
+
+def usage_record(
+    *, person: Any, meter: str, organisation_id: int, amount: int = 1, day: dt.date | None = None
+) -> None:
+    """Count ``amount`` of use on ``meter`` at an organisation (a loan, an e-book, a credit).
+    One conditional upsert; a negative amount takes use back (a cancelled registration)."""
+    if meter not in Meter.values:
+        raise ValueError(meter)
+    day = day or clock.today()
+    start = usage_period_start(person, day)
+    with transaction.atomic():
+        updated = UsageMeter.objects.filter(
+            person_id=person.pk, meter=meter, period_start=start, organisation_id=organisation_id
+        ).update(used=Greatest(F("used") + amount, Value(0)))
+        if not updated:
+            try:
+                with transaction.atomic():
+                    UsageMeter.objects.create(
+                        person_id=person.pk,
+                        meter=meter,
+                        period_start=start,
+                        organisation_id=organisation_id,
+                        used=max(amount, 0),
+                    )
+            except IntegrityError:
+                UsageMeter.objects.filter(
+                    person_id=person.pk,
+                    meter=meter,
+                    period_start=start,
+                    organisation_id=organisation_id,
+                ).update(used=Greatest(F("used") + amount, Value(0)))

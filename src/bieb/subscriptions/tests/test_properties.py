@@ -162,3 +162,61 @@ def check(sub, start, end, changed_on):
             in_period = [line for line in lines if line.period == period]
             price = prices.price(timeline.plan_on(period.start), timeline.interval, period.start)
             assert total_cents(in_period) == price
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=histories(), run_every=st.sets(st.integers(min_value=0, max_value=7), max_size=8))
+def test_invoices_and_credit_notes_add_up_to_the_days_that_were_on(plans, history, run_every):
+    """Billing runs between the actions (after the steps named in ``run_every``, and at the
+    end): what was invoiced minus credited equals, for every period, the daily prices of the
+    days that were on; no line is negative; every document's total is the sum of its lines."""
+    from bieb.network.tests.factories import OrganisationFactory
+    from bieb.subscriptions.invoicing import billing_run
+    from bieb.subscriptions.models import DocumentKind, Invoice, InvoiceLine
+
+    start, interval, steps = history
+    with transaction.atomic():
+        person = adult(home_organisation=OrganisationFactory())
+        with at(start):
+            sub = services.subscribe(person=person, plan_code="basis", interval=interval)
+        billing_run(today=start)
+        today = start
+        for index, (gap, action, ahead, code) in enumerate(steps):
+            today += dt.timedelta(days=gap)
+            with at(today):
+                try:
+                    act(person, action, ahead, code, today)
+                except DomainError:
+                    pass
+            if index in run_every:
+                billing_run(today=today)
+        with at(today):
+            services.changes_apply_due(today=today)
+        sub.refresh_from_db()
+        final = today + dt.timedelta(days=1)
+        billing_run(today=final)
+        assert billing_run(today=final)["invoices"] == 0
+
+        timeline = timeline_of(sub)
+        horizon = timeline.period_containing(final).end
+        expected: dict[tuple, int] = {}
+        for line in lines_for(sub, start, horizon):
+            key = (line.period.start, line.plan_id)
+            expected[key] = expected.get(key, 0) + line.amount_cents
+        billed: dict[tuple, int] = {}
+        for line in InvoiceLine.objects.filter(subscription=sub).select_related("invoice"):
+            assert line.amount_cents >= 0 and 0 <= line.vat_cents <= line.amount_cents
+            sign = -1 if line.invoice.kind == DocumentKind.CREDIT_NOTE else 1
+            key = (line.period_start, line.plan_id)
+            billed[key] = billed.get(key, 0) + sign * line.amount_cents
+        assert {k: v for k, v in billed.items() if v} == {k: v for k, v in expected.items() if v}
+        for invoice in Invoice.objects.filter(person=person):
+            lines = list(invoice.lines.all())
+            assert invoice.total_cents == sum(line.amount_cents for line in lines)
+            assert invoice.vat_cents == sum(line.vat_cents for line in lines)
+            assert 0 <= invoice.settled_cents <= invoice.total_cents
+        transaction.set_rollback(True)

@@ -47,3 +47,35 @@ def test_two_switch_offs_at_once_make_one_switch_off():
         "already_switched_off",
     ]
     assert SwitchOff.objects.count() == 1
+
+
+def test_two_billing_runs_at_once_invoice_everything_once():
+    import datetime as dt
+
+    from bieb.core import clock
+    from bieb.network.tests.factories import OrganisationFactory
+    from bieb.subscriptions.invoicing import billing_run
+    from bieb.subscriptions.models import Invoice, InvoiceCounter
+
+    org = OrganisationFactory(code="RACE")
+    plan(code="basis", monthly=1_000)
+    people = [adult(home_organisation=org) for _ in range(30)]
+    with clock.frozen(dt.datetime(2026, 3, 1, 12, tzinfo=clock.AMSTERDAM)):
+        for person in people:
+            services.subscribe(person=person, plan_code="basis")
+    day = dt.date(2026, 3, 1)
+
+    reports = at_once(
+        lambda: billing_run(today=day, chunk=7),
+        lambda: billing_run(today=day, chunk=7),
+    )
+
+    assert all(isinstance(r, dict) for r in reports), reports
+    assert sum(r["invoices"] for r in reports) == 30
+    assert Invoice.objects.count() == 30
+    assert sorted(Invoice.objects.values_list("person_id", flat=True)) == sorted(
+        p.pk for p in people
+    )
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 31))
+    assert InvoiceCounter.objects.get(organisation=org).last_number == 30
+    assert billing_run(today=day)["invoices"] == 0
