@@ -10,7 +10,9 @@ change id answers 404 (``change_unknown``). Every write accepts ``Idempotency-Ke
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from bieb.api.auth import resident_auth
@@ -20,6 +22,9 @@ from bieb.api.schemas import (
     BillingLineOut,
     BillingPeriodOut,
     EntitlementsOut,
+    InvoiceLineOut,
+    InvoiceOut,
+    MeterOut,
     PlanChangeIn,
     PlanChangeOut,
     PlanOut,
@@ -29,9 +34,11 @@ from bieb.api.schemas import (
     SubscribeIn,
     SubscriptionOut,
     SwitchOffIn,
+    UsageOut,
 )
 from bieb.core import clock
-from bieb.subscriptions import selectors, services
+from bieb.core.errors import NotFound
+from bieb.subscriptions import invoice_pdf, selectors, services
 from bieb.subscriptions.models import Plan
 
 plans_router = Router(tags=["subscriptions"])
@@ -339,3 +346,89 @@ def me_subscription_change_undo(request: HttpRequest, change_id: int):
     person = request.auth
     services.subscription_change_undo(person=person, change_id=change_id, actor=person)
     return Status(204, None)
+
+
+# --- usage and invoices ----------------------------------------------------------------------
+
+
+@router.get(
+    "/usage",
+    auth=resident_auth,
+    response={200: UsageOut, **error_responses(401)},
+    operation_id="me_usage",
+    url_name="me_usage",
+    summary="What you used this period, against your plan's limits",
+)
+def me_usage(request: HttpRequest) -> UsageOut:
+    person = request.auth
+    usage = selectors.usage_of(person)
+    rights = selectors.entitlements_for(person)
+    return UsageOut(
+        period_start=usage.period.start,
+        period_end=usage.period.end,
+        plan=rights.plan_code,
+        on=rights.on,
+        meters=[
+            MeterOut(meter=m.meter, label=m.label, used=m.used, limit=m.limit, left=m.left)
+            for m in usage.meters
+        ],
+    )
+
+
+def _invoice_out(invoice) -> InvoiceOut:
+    return InvoiceOut(
+        id=invoice.pk,
+        kind=invoice.kind,
+        number=invoice.number,
+        status=invoice.status,
+        issued_on=invoice.issued_on,
+        due_on=invoice.due_on if invoice.kind == "invoice" else None,
+        total_cents=invoice.total_cents,
+        vat_cents=invoice.vat_cents,
+        outstanding_cents=invoice.outstanding_cents,
+        corrects=invoice.corrects.number if invoice.corrects_id else None,
+        pdf_url=reverse("api:me_invoice_pdf", kwargs={"invoice_id": invoice.pk}),
+        lines=[
+            InvoiceLineOut(
+                kind=line.kind,
+                description=line.description,
+                first_day=line.first_day,
+                last_day=line.last_day,
+                days=line.days,
+                amount_cents=line.amount_cents,
+                vat_rate_bp=line.vat_rate_bp,
+                vat_cents=line.vat_cents,
+            )
+            for line in invoice.lines.all()
+        ],
+    )
+
+
+@router.get(
+    "/invoices",
+    auth=resident_auth,
+    response={200: list[InvoiceOut], **error_responses(401)},
+    operation_id="me_invoices",
+    url_name="me_invoices",
+    summary="Your invoices and credit notes, newest first",
+)
+def me_invoices(request: HttpRequest) -> list[InvoiceOut]:
+    invoices = selectors.invoices_of(request.auth).prefetch_related("lines")
+    return [_invoice_out(invoice) for invoice in invoices]
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    auth=resident_auth,
+    response={200: None, **error_responses(401, 404)},
+    operation_id="me_invoice_pdf",
+    url_name="me_invoice_pdf",
+    summary="The PDF of one of your invoices or credit notes",
+)
+def me_invoice_pdf(request: HttpRequest, invoice_id: int):
+    invoice = selectors.invoices_of(request.auth).filter(pk=invoice_id).first()
+    if invoice is None:
+        raise NotFound("invoice_unknown", _("Deze factuur bestaat niet."))
+    response = HttpResponse(invoice_pdf.render(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+    return response

@@ -316,3 +316,53 @@ class PlanChangeOut(Schema):
         description="New minus old price of a whole period (month or year) from `effective_on`."
     )
     subscription: SubscriptionOut
+
+
+class MeterOut(Schema):
+    meter: Literal["loans", "digital_loans", "activity_credits"]
+    label: str
+    used: int = Field(description="Used in this period, at every library together.")
+    limit: int | None = Field(
+        description="The plan's limit per period; null: none per period (printed books are "
+        "limited at once, not per month)."
+    )
+    left: int | None
+
+
+class UsageOut(Schema):
+    """What you used this period against what your plan includes. Reaching a limit is never
+    charged: you are asked to wait for the next period or to choose a larger plan."""
+
+    period_start: dt.date
+    period_end: dt.date = Field(description="The first day of the next period (not included).")
+    plan: str = Field(description="The plan code in effect, empty without a subscription.")
+    on: bool
+    meters: list[MeterOut]
+
+
+class InvoiceLineOut(Schema):
+    kind: Literal["subscription", "fee", "day_pass", "correction"]
+    description: str
+    first_day: dt.date | None
+    last_day: dt.date | None
+    days: int
+    amount_cents: int = Field(description="VAT included.")
+    vat_rate_bp: int
+    vat_cents: int
+
+
+class InvoiceOut(Schema):
+    """An invoice or a credit note (a credit note takes its total off what you owe)."""
+
+    id: int
+    kind: Literal["invoice", "credit_note"]
+    number: str
+    status: Literal["open", "paid", "void", "uncollectible"]
+    issued_on: dt.date
+    due_on: dt.date | None
+    total_cents: int
+    vat_cents: int
+    outstanding_cents: int = Field(description="What is still to pay (0 for a credit note).")
+    corrects: str | None = Field(description="The number of the invoice a credit note corrects.")
+    pdf_url: str
+    lines: list[InvoiceLineOut]

@@ -32,6 +32,7 @@ invoice. A draft has no number. Final documents are never changed (``invoice_voi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 from collections import defaultdict
@@ -390,17 +391,21 @@ class Outcome:
     billed_until: dt.date | None = None
 
 
-def _describe(plan: Plan, first: dt.date, last: dt.date, days: int, *, extra: str = "") -> str:
+@functools.cache
+def _line_text() -> str:
+    """The line template, in Dutch (invoices are Dutch documents); looked up once."""
     with translation.override("nl"):
-        text = _("%(plan)s, %(first)s t/m %(last)s (%(days)s dagen)") % {
-            "plan": plan.name,
-            "first": first.strftime("%d-%m-%Y"),
-            "last": last.strftime("%d-%m-%Y"),
-            "days": days,
-        }
-        if extra:
-            text = f"{text}: {extra}"
-    return text
+        return str(_("%(plan)s, %(first)s t/m %(last)s (%(days)s dagen)"))
+
+
+def _describe(plan: Plan, first: dt.date, last: dt.date, days: int, *, extra: str = "") -> str:
+    text = _line_text() % {
+        "plan": plan.name,
+        "first": f"{first.day:02d}-{first.month:02d}-{first.year}",
+        "last": f"{last.day:02d}-{last.month:02d}-{last.year}",
+        "days": days,
+    }
+    return f"{text}: {extra}" if extra else text
 
 
 def _horizon(timeline: billing.Timeline, today: dt.date) -> dt.date:
@@ -667,62 +672,147 @@ class _Document:
     corrects_id: int | None = None
 
 
-def _write(documents: list[_Document], today: dt.date) -> list[Invoice]:
+_INVOICE_COLUMNS = (
+    "kind", "status", "person_id", "organisation_id", "subscription_id", "corrects_id", "year",
+    "sequence", "number", "issued_on", "due_on", "total_cents", "vat_cents", "settled_cents",
+    "source_key", "dunning_level", "next_dunning_on", "created_at", "finalised_at", "paid_at",
+    "closed_at",
+)  # fmt: skip
+_LINE_COLUMNS = (
+    "invoice_id", "kind", "description", "subscription_id", "plan_id", "period_start",
+    "period_end", "first_day", "last_day", "days", "amount_cents", "vat_rate_bp", "vat_cents",
+)  # fmt: skip
+
+
+def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> list[int]:
+    """Insert many rows, returning their ids in order. PostgreSQL: ids drawn from the
+    sequence, then one ``COPY`` (a tenth of the cost of a multi-row INSERT with parameters);
+    SQLite: ``bulk_create``."""
+    if not rows:
+        return []
+    meta = model._meta
+    if connection.vendor != "postgresql":
+        objects = model.objects.bulk_create(
+            (model(**dict(zip(columns, row, strict=True))) for row in rows), batch_size=1000
+        )
+        return [o.pk for o in objects]
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [meta.db_table, len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        names = ", ".join(["id", *columns])
+        with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row((pk, *row))
+    return ids
+
+
+@dataclass(frozen=True)
+class Written:
+    pk: int
+    kind: str
+    total_cents: int
+
+
+def _write(documents: list[_Document], today: dt.date) -> list[Written]:
     """Create final documents in bulk: numbers per organisation, then invoices, lines, and the
     fees they bill."""
     if not documents:
         return []
-    codes = _organisation_codes(d.organisation_id for d in documents)
     by_org: dict[int, list[_Document]] = defaultdict(list)
     for document in documents:
         by_org[document.organisation_id].append(document)
+    codes = _organisation_codes(by_org)
+    firsts = _take_numbers_many({org: len(group) for org, group in by_org.items()}, today.year)
     now = clock.now()
-    invoices: list[Invoice] = []
+    due = today + dt.timedelta(days=PAYMENT_TERM_DAYS)
+    ordered: list[_Document] = []
+    rows: list[tuple] = []
     for org_id in sorted(by_org):
-        group = by_org[org_id]
-        first = _take_numbers(org_id, today.year, len(group))
-        for offset, document in enumerate(group):
-            sequence = first + offset
+        code = codes[org_id]
+        for offset, document in enumerate(by_org[org_id]):
+            sequence = firsts[org_id] + offset
             total = sum(line.amount_cents for line in document.lines)
-            invoices.append(
-                Invoice(
-                    kind=document.kind,
-                    status=InvoiceStatus.OPEN if total else InvoiceStatus.PAID,
-                    person_id=document.person_id,
-                    organisation_id=org_id,
-                    subscription_id=document.subscription_id,
-                    corrects_id=document.corrects_id,
-                    year=today.year,
-                    sequence=sequence,
-                    number=_number(codes[org_id], today.year, sequence),
-                    issued_on=today,
-                    due_on=today + dt.timedelta(days=PAYMENT_TERM_DAYS),
-                    total_cents=total,
-                    vat_cents=sum(vat_in(x.amount_cents, x.vat_rate_bp) for x in document.lines),
-                    source_key=document.source_key,
-                    created_at=now,
-                    finalised_at=now,
-                    paid_at=None if total else now,
+            ordered.append(document)
+            rows.append(
+                (
+                    document.kind,
+                    InvoiceStatus.OPEN if total else InvoiceStatus.PAID,
+                    document.person_id,
+                    org_id,
+                    document.subscription_id,
+                    document.corrects_id,
+                    today.year,
+                    sequence,
+                    _number(code, today.year, sequence),
+                    today,
+                    due,
+                    total,
+                    sum(vat_in(x.amount_cents, x.vat_rate_bp) for x in document.lines),
+                    0,
+                    document.source_key,
+                    0,
+                    None,
+                    now,
+                    now,
+                    None if total else now,
+                    None,
                 )
             )
-    ordered = [d for org_id in sorted(by_org) for d in by_org[org_id]]
-    Invoice.objects.bulk_create(invoices, batch_size=1000)
-    lines = [
-        line.model(invoice.pk)
-        for invoice, document in zip(invoices, ordered, strict=True)
-        for line in document.lines
+    invoice_ids = _insert(Invoice, _INVOICE_COLUMNS, rows)
+    line_rows = []
+    fee_ids = []
+    for invoice_id, document in zip(invoice_ids, ordered, strict=True):
+        for line in document.lines:
+            line_rows.append(
+                (
+                    invoice_id,
+                    line.kind,
+                    line.description[:200],
+                    line.subscription_id,
+                    line.plan_id,
+                    line.period_start,
+                    line.period_end,
+                    line.first_day,
+                    line.last_day,
+                    line.days,
+                    line.amount_cents,
+                    line.vat_rate_bp,
+                    vat_in(line.amount_cents, line.vat_rate_bp),
+                )
+            )
+            fee_ids.append(line.fee_id)
+    line_ids = _insert(InvoiceLine, _LINE_COLUMNS, line_rows)
+    for fee_id, line_id in zip(fee_ids, line_ids, strict=True):
+        if fee_id is not None:
+            Fee.objects.filter(pk=fee_id, invoice_line__isnull=True).update(invoice_line_id=line_id)
+    return [
+        Written(pk, document.kind, row[11])
+        for pk, document, row in zip(invoice_ids, ordered, rows, strict=True)
     ]
-    made = InvoiceLine.objects.bulk_create(lines, batch_size=1000)
-    fee_lines = [
-        (new.fee_id, row.pk)
-        for new, row in zip(
-            (line for document in ordered for line in document.lines), made, strict=True
-        )
-        if new.fee_id is not None
-    ]
-    for fee_id, line_id in fee_lines:
-        Fee.objects.filter(pk=fee_id, invoice_line__isnull=True).update(invoice_line_id=line_id)
-    return invoices
+
+
+def _take_numbers_many(counts: dict[int, int], year: int) -> dict[int, int]:
+    """``_take_numbers`` for several organisations at once (locked in id order, so two runs
+    cannot deadlock); returns the first number per organisation."""
+    InvoiceCounter.objects.bulk_create(
+        [InvoiceCounter(organisation_id=org, year=year) for org in counts],
+        ignore_conflicts=True,
+    )
+    counters = list(
+        InvoiceCounter.objects.select_for_update()
+        .filter(organisation_id__in=list(counts), year=year)
+        .order_by("organisation_id")
+    )
+    firsts = {}
+    for counter in counters:
+        firsts[counter.organisation_id] = counter.last_number + 1
+        counter.last_number += counts[counter.organisation_id]
+    InvoiceCounter.objects.bulk_update(counters, ["last_number"])
+    return firsts
 
 
 def _fee_line(fee: Fee) -> NewLine:
@@ -804,7 +894,7 @@ def _run_chunk(
     for state in states.values():
         by_person[state.person_id].append(state)
     documents: list[_Document] = []
-    updates: list[Subscription] = []
+    updates: list[tuple[int, dt.date]] = []
     latest = _latest_invoices([s.pk for s in states.values() if s.rebill_from is not None])
     for person_id, subs in by_person.items():
         issuer = issuers.get(person_id)
@@ -818,9 +908,7 @@ def _run_chunk(
             outcome = settle(state, prices, plans, invoiced.get(state.pk, {}), today)
             invoice_lines += outcome.invoice_lines
             credit_lines += outcome.credit_lines
-            updates.append(
-                Subscription(pk=state.pk, billed_until=outcome.billed_until, rebill_from=None)
-            )
+            updates.append((state.pk, outcome.billed_until))
             report.subscriptions += 1
         base = subs[0].pk
         invoice_lines += [_fee_line(fee) for fee in fees.pop((person_id, issuer), [])]
@@ -843,14 +931,30 @@ def _run_chunk(
             report.credit_notes += 1
             report.credited_cents += sum(line.amount_cents for line in credit_lines)
     written = _write(documents, today)
-    if updates:
-        Subscription.objects.bulk_update(updates, ["billed_until", "rebill_from"], batch_size=1000)
-    if written and any(d.kind == DocumentKind.CREDIT_NOTE for d in documents):
+    _mark_billed(updates)
+    if any(d.kind == DocumentKind.CREDIT_NOTE for d in documents):
         from bieb.subscriptions import ledger
 
         for invoice in written:
             if invoice.kind == DocumentKind.CREDIT_NOTE and invoice.total_cents:
-                ledger.credit_note_apply(invoice)
+                ledger.credit_note_apply(Invoice(pk=invoice.pk))
+
+
+def _mark_billed(updates: list[tuple[int, dt.date]]) -> None:
+    """Advance ``billed_until`` and clear ``rebill_from`` of many subscriptions: one
+    ``UPDATE ... FROM (VALUES ...)`` per thousand (both databases speak it; Django's
+    ``bulk_update`` writes a CASE per row, quadratic in the batch)."""
+    table = connection.ops.quote_name(Subscription._meta.db_table)
+    with connection.cursor() as cursor:
+        for index in range(0, len(updates), 1000):
+            batch = updates[index : index + 1000]
+            values = ", ".join(["(%s, %s)"] * len(batch))
+            cast = "::date" if connection.vendor == "postgresql" else ""
+            cursor.execute(
+                f"UPDATE {table} SET billed_until = v.column2{cast}, rebill_from = NULL "  # noqa: S608 - names from _meta
+                f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
+                [x for pk, day in batch for x in (pk, day)],
+            )
 
 
 def _latest_invoices(subscription_ids: list[int]) -> dict[int, int]:

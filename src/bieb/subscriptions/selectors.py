@@ -2,7 +2,8 @@
 
 ``entitlements_for(person)`` is the answer circulation and programming will ask once they
 switch over from circulation's own patron categories: the plan in effect today, whether the
-subscription is on, and its limits. Usage meters are a later step.
+subscription is on, and its limits (a household member shares the manager's household plan;
+add-ons add to the base plan). ``usage_of(person)`` answers what was used this period.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def subscription_of(person: Any, *, today: dt.date | None = None) -> Subscriptio
     yet ended by the daily job, does not count)."""
     today = today or clock.today()
     return (
-        Subscription.objects.filter(person_id=person.pk, status=SubscriptionStatus.ACTIVE)
+        Subscription.objects.filter(
+            person_id=person.pk, status=SubscriptionStatus.ACTIVE, parent__isnull=True
+        )
         .filter(Q(last_day__isnull=True) | Q(last_day__gte=today))
         .select_related("plan")
         .first()
@@ -95,16 +98,49 @@ class PlanEntitlements:
     things_at_once: int
     #: why nothing is allowed: ``no_subscription`` or ``switched_off``
     refusal: str = ""
+    #: codes of the add-ons counted in
+    addons: tuple[str, ...] = ()
 
 
 NOTHING = PlanEntitlements("", False, 0, 0, False, 0, 0, refusal="no_subscription")
 
 
+def household_subscription_of(person: Any, *, today: dt.date | None = None):
+    """The subscription a household member shares: the manager's, when its plan has seats for
+    more than one and the member is among the first ``household_seats`` members (by joining
+    order, the manager always first). None otherwise."""
+    from bieb.accounts.models import Household, User
+
+    household_id = getattr(person, "household_id", None)
+    if not household_id:
+        return None
+    household = Household.objects.filter(pk=household_id).only("manager_id").first()
+    if household is None or household.manager_id == person.pk:
+        return None
+    subscription = subscription_of(household.manager, today=today)
+    if subscription is None:
+        return None
+    plan = plan_on(subscription, today or clock.today())
+    if plan is None or plan.household_seats <= 1:
+        return None
+    members = list(
+        User.objects.filter(household_id=household_id, is_active=True)
+        .exclude(pk=household.manager_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: plan.household_seats - 1]
+    )
+    return subscription if person.pk in members else None
+
+
 def entitlements_for(person: Any, *, today: dt.date | None = None) -> PlanEntitlements:
-    """What the person's plan allows today; all zero when they have no subscription or it is
-    switched off (loans in hand stay; circulation decides about those)."""
+    """What the person's plan allows today, with its add-ons; all zero when they have no
+    subscription or it is switched off (loans in hand stay; circulation decides about those).
+    A member of a household shares the manager's household plan, each under their own limits;
+    youth members pay nothing because the manager's plan is the one billed."""
     today = today or clock.today()
-    subscription = subscription_of(person, today=today)
+    subscription = subscription_of(person, today=today) or household_subscription_of(
+        person, today=today
+    )
     if subscription is None:
         return NOTHING
     plan = plan_on(subscription, today)
@@ -112,14 +148,84 @@ def entitlements_for(person: Any, *, today: dt.date | None = None) -> PlanEntitl
         return NOTHING
     if is_off_on(subscription, today):
         return PlanEntitlements(plan.code, False, 0, 0, False, 0, 0, refusal="switched_off")
+    addons = [
+        plan_on(addon, today)
+        for addon in Subscription.objects.filter(
+            parent=subscription, status=SubscriptionStatus.ACTIVE
+        ).filter(Q(last_day__isnull=True) | Q(last_day__gte=today))
+    ]
+    addons = [a for a in addons if a is not None]
     return PlanEntitlements(
         plan_code=plan.code,
         on=True,
-        physical_loans=plan.physical_loans,
-        digital_loans_per_month=plan.digital_loans_per_month,
-        streaming=plan.streaming,
-        activity_credits_per_month=plan.activity_credits_per_month,
-        things_at_once=plan.things_at_once,
+        physical_loans=plan.physical_loans + sum(a.physical_loans for a in addons),
+        digital_loans_per_month=plan.digital_loans_per_month
+        + sum(a.digital_loans_per_month for a in addons),
+        streaming=plan.streaming or any(a.streaming for a in addons),
+        activity_credits_per_month=plan.activity_credits_per_month
+        + sum(a.activity_credits_per_month for a in addons),
+        things_at_once=plan.things_at_once + sum(a.things_at_once for a in addons),
+        addons=tuple(a.code for a in addons),
+    )
+
+
+@dataclass(frozen=True)
+class MeterUse:
+    meter: str
+    label: str
+    used: int
+    #: the plan's limit per period; None: no limit per period (physical loans are limited at
+    #: once, not per month)
+    limit: int | None
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+
+@dataclass(frozen=True)
+class Usage:
+    period: periods.Period
+    meters: tuple[MeterUse, ...]
+
+
+def usage_of(person: Any, *, today: dt.date | None = None) -> Usage:
+    """What the person used this period (summed over organisations) against their limits."""
+    from bieb.subscriptions.models import Meter, UsageMeter
+    from bieb.subscriptions.services import usage_period
+
+    today = today or clock.today()
+    period = usage_period(person, today)
+    start = period.start
+    used = dict.fromkeys(Meter.values, 0)
+    for meter, amount in UsageMeter.objects.filter(
+        person_id=person.pk, period_start=start
+    ).values_list("meter", "used"):
+        used[meter] += amount
+    rights = entitlements_for(person, today=today)
+    limits = {
+        Meter.LOANS: None,
+        Meter.DIGITAL_LOANS: rights.digital_loans_per_month,
+        Meter.ACTIVITY_CREDITS: rights.activity_credits_per_month,
+    }
+    return Usage(
+        period=period,
+        meters=tuple(
+            MeterUse(meter, str(Meter(meter).label), used[meter], limits[meter])
+            for meter in Meter.values
+        ),
+    )
+
+
+def invoices_of(person: Any) -> QuerySet:
+    """The person's final invoices and credit notes, newest first."""
+    from bieb.subscriptions.models import Invoice, InvoiceStatus
+
+    return (
+        Invoice.objects.filter(person_id=person.pk)
+        .exclude(status=InvoiceStatus.DRAFT)
+        .select_related("corrects")
+        .order_by("-issued_on", "-pk")
     )
 
 

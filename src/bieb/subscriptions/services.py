@@ -69,6 +69,7 @@ __all__ = [
     "subscription_switch_off",
     "subscription_switch_on",
     "subscription_upgrade",
+    "usage_period",
     "usage_period_start",
     "usage_record",
 ]
@@ -858,9 +859,13 @@ def fee_waive(*, source: str, source_id: int, actor: Any = None) -> bool:
 
 
 def usage_period_start(person: Any, day: dt.date) -> dt.date:
-    """The start of the period a person's use on ``day`` counts in: their subscription's
-    period (monthly rhythm for yearly subscriptions too: limits are per month), else the first
-    of the month."""
+    """The start of the period a person's use on ``day`` counts in (``usage_period``)."""
+    return usage_period(person, day).start
+
+
+def usage_period(person: Any, day: dt.date) -> periods.Period:
+    """The period a person's use on ``day`` counts in: their subscription's monthly rhythm
+    (yearly subscriptions too: limits are per month), else the calendar month."""
     subscription = (
         Subscription.objects.filter(
             person_id=person.pk, status=SubscriptionStatus.ACTIVE, parent__isnull=True
@@ -868,11 +873,8 @@ def usage_period_start(person: Any, day: dt.date) -> dt.date:
         .only("anchor_day")
         .first()
     )
-    if subscription is None:
-        return day.replace(day=1)
-    return periods.period_containing(
-        day, interval=periods.MONTH, anchor_day=subscription.anchor_day
-    ).start
+    anchor = subscription.anchor_day if subscription is not None else 1
+    return periods.period_containing(day, interval=periods.MONTH, anchor_day=anchor)
 
 
 def usage_record(
