@@ -23,9 +23,11 @@ STORAGES = {
 }
 # A file, not SQLite's shared in-memory database: its table locks fail at once instead of
 # waiting on the busy timeout, which would make race tests meaningless. pytest-xdist gives each
-# worker its own file.
+# worker its own file, and the process id keeps two test runs on one checkout apart.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_bieb.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(VAR_DIR / f"test_bieb_{os.getpid()}.sqlite3")  # noqa: F405
+    }
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # Tasks run where they are enqueued, so a test sees their effect.

@@ -56,6 +56,8 @@ from bieb.subscriptions.models import (
 __all__ = [
     "SKIP_CUTOFF_DAYS",
     "Upgrade",
+    "addon_add",
+    "addon_remove",
     "changes_apply_due",
     "fee_record",
     "fee_waive",
@@ -72,6 +74,7 @@ __all__ = [
     "usage_period",
     "usage_period_start",
     "usage_record",
+    "youth_transitions",
 ]
 
 #: "skip next month" is possible until this many days before the next period starts
@@ -194,6 +197,16 @@ def _catch_up(subscription: Subscription, today: dt.date) -> None:
         fields += ["status", "ended_at"]
     if fields:
         subscription.save(update_fields=fields)
+        if subscription.status == SubscriptionStatus.ENDED and subscription.parent_id is None:
+            # its add-ons end with it
+            for addon in Subscription.objects.select_for_update().filter(
+                parent=subscription, status=SubscriptionStatus.ACTIVE
+            ):
+                addon.status = SubscriptionStatus.ENDED
+                addon.ended_at = now
+                if addon.last_day is None or addon.last_day > subscription.last_day:
+                    addon.last_day = max(subscription.last_day, addon.started_on)
+                addon.save(update_fields=["status", "ended_at", "last_day"])
         if subscription.status == SubscriptionStatus.ENDED:
             audit_record(
                 action="subscriptions.ended",
@@ -213,7 +226,7 @@ def _lock_active(person: Any, today: dt.date) -> Subscription:
     """The person's active subscription, locked and brought up to date."""
     subscription = (
         Subscription.objects.select_for_update()
-        .filter(person_id=person.pk, status=SubscriptionStatus.ACTIVE)
+        .filter(person_id=person.pk, status=SubscriptionStatus.ACTIVE, parent__isnull=True)
         .first()
     )
     if subscription is None:
@@ -289,7 +302,7 @@ def subscribe(
         today = clock.today()
         existing = (
             Subscription.objects.select_for_update()
-            .filter(person_id=person.pk, status=SubscriptionStatus.ACTIVE)
+            .filter(person_id=person.pk, status=SubscriptionStatus.ACTIVE, parent__isnull=True)
             .first()
         )
         if existing is not None:
@@ -907,3 +920,155 @@ def usage_record(
                     period_start=start,
                     organisation_id=organisation_id,
                 ).update(used=Greatest(F("used") + amount, Value(0)))
+
+
+# --- add-ons ------------------------------------------------------------------------------------
+
+
+def _addon_plan(code: str) -> Plan:
+    plan = Plan.objects.filter(code=(code or "").strip(), is_active=True).first()
+    if plan is None:
+        raise NotFound(
+            "plan_unknown",
+            _("Deze abonnementsvorm bestaat niet (meer). Kies een andere abonnementsvorm."),
+        )
+    if plan.kind != PlanKind.ADDON:
+        raise DomainError(
+            "not_an_addon",
+            _("Dit is geen uitbreiding. Kies een uitbreiding, zoals streaming."),
+        )
+    return plan
+
+
+def addon_add(*, person: Any, plan_code: str, actor: Any = None) -> Subscription:
+    """Add an add-on (streaming, a course bundle) to the person's subscription from today. It
+    follows the base subscription: the same periods, off when it is off, billed on its invoice,
+    and it ends with it."""
+    with transaction.atomic():
+        today = clock.today()
+        base = _lock_active(person, today)
+        if base.last_day is not None:
+            raise _ending()
+        plan = _addon_plan(plan_code)
+        _check_eligible(person, plan, base.interval, "", today, _period(base, today).start)
+        try:
+            with transaction.atomic():
+                addon = Subscription.objects.create(
+                    person_id=person.pk,
+                    plan=plan,
+                    parent=base,
+                    interval=base.interval,
+                    anchor_day=base.anchor_day,
+                    anchor_month=base.anchor_month,
+                    started_on=today,
+                )
+        except IntegrityError:
+            raise DomainError(
+                "addon_already_added",
+                _("Deze uitbreiding heb je al."),
+                status=409,
+            ) from None
+        PlanSwitch.objects.create(subscription=addon, plan=plan, effective_on=today)
+        _audit("addon_add", base, person, actor, addon=plan.code, started_on=today.isoformat())
+    return addon
+
+
+def addon_remove(*, person: Any, plan_code: str, actor: Any = None) -> Subscription:
+    """End an add-on at the end of the current period (its last day is the day before)."""
+    with transaction.atomic():
+        today = clock.today()
+        base = _lock_active(person, today)
+        addon = (
+            Subscription.objects.select_for_update()
+            .filter(parent=base, plan__code=plan_code, status=SubscriptionStatus.ACTIVE)
+            .first()
+        )
+        if addon is None:
+            raise NotFound("addon_unknown", _("Deze uitbreiding heb je niet."))
+        if addon.last_day is not None:
+            raise DomainError("already_cancelled", _("Deze uitbreiding stopt al."), status=409)
+        addon.last_day = max(_period(base, today).end - ONE_DAY, addon.started_on)
+        addon.cancelled_at = clock.now()
+        addon.save(update_fields=["last_day", "cancelled_at"])
+        _audit(
+            "addon_remove", addon, person, actor, addon=plan_code,
+            last_day=addon.last_day.isoformat(),
+        )  # fmt: skip
+    return addon
+
+
+# --- turning 18 ---------------------------------------------------------------------------------
+
+#: residents on the youth plan are told this many days before they turn 18
+YOUTH_NOTICE_DAYS = 30
+#: the plan a youth subscription falls back to at 18 unless the resident chose another
+FREE_PLAN_CODE = "account"
+
+
+def youth_transitions(*, today: dt.date | None = None) -> dict[str, int]:
+    """The daily step for residents on a youth plan (maximum age under 18): told
+    ``YOUTH_NOTICE_DAYS`` days before their 18th birthday (once), and on the birthday switched
+    to the free account (``FREE_PLAN_CODE``), never to a paid plan without their choice. A
+    resident who chose a plan meanwhile has left the youth plan and is not touched."""
+    from django.core.mail import send_mail
+
+    from bieb.core.models import AuditEvent
+
+    today = today or clock.today()
+    told = switched = 0
+    free = Plan.objects.filter(code=FREE_PLAN_CODE, is_active=True).first()
+    youth_subs = Subscription.objects.filter(
+        status=SubscriptionStatus.ACTIVE,
+        parent__isnull=True,
+        plan__max_age__lt=YOUTH_AGE,
+        person__birth_date__isnull=False,
+    ).select_related("person", "plan")
+    for subscription in youth_subs:
+        person = subscription.person
+        birthday = _eighteenth(person.birth_date)
+        if today >= birthday and free is not None:
+            with transaction.atomic():
+                locked = _lock_active(person, today)
+                if locked.plan_id != subscription.plan_id:
+                    continue
+                PlanSwitch.objects.update_or_create(
+                    subscription=locked, effective_on=today, defaults={"plan": free}
+                )
+                locked.plan = free
+                locked.save(update_fields=["plan"])
+                _audit("youth_to_free", locked, person, None, plan=free.code)
+                switched += 1
+        elif today >= birthday - dt.timedelta(days=YOUTH_NOTICE_DAYS):
+            subject = f"subscriptions.subscription:{subscription.pk}"
+            if AuditEvent.objects.filter(
+                action="subscriptions.youth_notice", subject=subject
+            ).exists():
+                continue
+            with transaction.atomic():
+                send_mail(
+                    _("Je wordt bijna 18: wat verandert er aan je abonnement"),
+                    _(
+                        "Op %(day)s word je 18. Je jeugdabonnement stopt dan en je houdt een "
+                        "gratis account: activiteiten en community blijven, lenen niet. Wil je "
+                        "blijven lenen? Kies dan een abonnement in Mijn abonnement. Je betaalt "
+                        "pas als je zelf een abonnement kiest."
+                    )
+                    % {"day": birthday.strftime("%d-%m-%Y")},
+                    None,
+                    [person.email],
+                )
+                audit_record(
+                    action="subscriptions.youth_notice",
+                    subject=subject,
+                    organisation_id=person.home_organisation_id,
+                    data={"birthday": birthday.isoformat()},
+                )
+                told += 1
+    return {"told": told, "switched_to_free": switched}
+
+
+def _eighteenth(birth_date: dt.date) -> dt.date:
+    try:
+        return birth_date.replace(year=birth_date.year + YOUTH_AGE)
+    except ValueError:  # born on 29 February
+        return dt.date(birth_date.year + YOUTH_AGE, 3, 1)
