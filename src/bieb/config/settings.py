@@ -229,6 +229,14 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "de Bibliotheek <noreply@bieb.example>")
+#: the public address of the site: webhook URLs and links in e-mails are built on it
+BIEB_SITE_URL = os.environ.get("BIEB_SITE_URL", "")
+
+# Online payments (docs/payments.md): "mollie" with MOLLIE_API_KEY, or "local", the test
+# provider the project serves itself (the default only with DEBUG on: production never marks
+# an invoice paid without money because a setting was forgotten).
+BIEB_PAYMENT_PROVIDER = os.environ.get("BIEB_PAYMENT_PROVIDER", "local" if DEBUG else "")
+MOLLIE_API_KEY = os.environ.get("MOLLIE_API_KEY", "")
 
 # --- background tasks -----------------------------------------------------------------------
 # Notices and the daily circulation jobs run as django-tasks in the database (no extra

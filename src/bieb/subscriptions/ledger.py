@@ -4,7 +4,8 @@
   outstanding on the given open invoices, with one ``PaymentAllocation`` per invoice (what the
   payment is for). Allocations of a payment count towards ``Invoice.settled_cents`` only once
   the payment is paid.
-- ``payment_mark_paid(payment)`` settles its invoices (an invoice fully settled is ``paid``);
+- ``payment_mark_paid(payment)`` settles its invoices (an invoice fully settled is ``paid``); a
+  failed, canceled or expired payment stays as it is (those are final);
   a paid invoice of a subscription switched off by dunning switches it on again
   (``dunning.invoice_paid``).
 - ``payment_mark_failed(payment, code, reason)`` marks it failed; when it had been paid (a
@@ -51,6 +52,20 @@ __all__ = [
 IN_FLIGHT = (PaymentStatus.OPEN, PaymentStatus.PENDING)
 
 
+def _without_payment_under_way(locking) -> list[Invoice]:
+    """Lock the invoices, then leave out those in a payment under way. The second question is
+    asked after the lock is held, in its own statement: on PostgreSQL a statement that waited
+    for a row lock re-reads that row but not a subquery, so asking both at once let two
+    payments take the same invoice."""
+    invoices = list(locking)
+    busy = set(
+        PaymentAllocation.objects.filter(
+            invoice__in=[i.pk for i in invoices], payment__status__in=IN_FLIGHT
+        ).values_list("invoice_id", flat=True)
+    )
+    return [invoice for invoice in invoices if invoice.pk not in busy]
+
+
 def _nothing_to_pay() -> DomainError:
     return DomainError("nothing_to_pay", _("Er staat niets open om te betalen."), status=409)
 
@@ -68,7 +83,7 @@ def payment_create(
     payment (``mandate``, ``sequence_type``, ``collection_date``, ``end_to_end_id``...)."""
     ids = sorted(invoice.pk for invoice in invoices)
     with transaction.atomic():
-        locked = list(
+        locked = _without_payment_under_way(
             Invoice.objects.select_for_update()
             .filter(
                 pk__in=ids,
@@ -76,9 +91,6 @@ def payment_create(
                 kind=DocumentKind.INVOICE,
                 status=InvoiceStatus.OPEN,
                 settled_cents__lt=F("total_cents"),
-            )
-            .exclude(
-                allocations__payment__status__in=IN_FLIGHT,
             )
             .order_by("pk")
         )
@@ -113,6 +125,16 @@ def payment_mark_paid(payment: Payment, *, actor: Any = None) -> Payment:
     with transaction.atomic():
         payment = _lock_payment(payment)
         if payment.status == PaymentStatus.PAID:
+            return payment
+        if payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
+            # final: a provider never turns these into paid, and a returned direct debit
+            # stays returned; settling now would pay invoices without money
+            audit_record(
+                action="subscriptions.payment_paid_refused",
+                actor=actor,
+                subject=payment,
+                data={"status": payment.status},
+            )
             return payment
         now = clock.now()
         payment.status = PaymentStatus.PAID
@@ -215,6 +237,8 @@ def credit_note_apply(credit_note: Invoice, *, actor: Any = None) -> int:
     """Settle the person's open invoices (oldest first, the corrected one first) with what is
     left of ``credit_note``; returns the cents applied. The caller holds no lock; this takes
     them. Idempotent: a used-up credit note applies nothing."""
+    from bieb.subscriptions import dunning
+
     applied = 0
     with transaction.atomic():
         credit_note = Invoice.objects.select_for_update().get(pk=credit_note.pk)
@@ -226,7 +250,7 @@ def credit_note_apply(credit_note: Invoice, *, actor: Any = None) -> int:
         left = credit_left_cents(credit_note)
         if left <= 0:
             return 0
-        candidates = list(
+        candidates = _without_payment_under_way(
             Invoice.objects.select_for_update()
             .filter(
                 person_id=credit_note.person_id,
@@ -234,7 +258,6 @@ def credit_note_apply(credit_note: Invoice, *, actor: Any = None) -> int:
                 status=InvoiceStatus.OPEN,
                 settled_cents__lt=F("total_cents"),
             )
-            .exclude(allocations__payment__status__in=IN_FLIGHT)
             .order_by("pk")
         )
         candidates.sort(key=lambda i: (i.pk != credit_note.corrects_id, i.pk))
@@ -254,6 +277,8 @@ def credit_note_apply(credit_note: Invoice, *, actor: Any = None) -> int:
                 invoice.next_dunning_on = None
                 fields += ["status", "paid_at", "next_dunning_on"]
             invoice.save(update_fields=fields)
+            if invoice.status == InvoiceStatus.PAID:
+                dunning.invoice_paid(invoice)
             left -= amount
             applied += amount
         if credit_left_cents(credit_note) == 0 and credit_note.status == InvoiceStatus.OPEN:

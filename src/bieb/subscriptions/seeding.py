@@ -4,8 +4,10 @@ Prices are plausible for a Dutch public library in 2025 (integer cents, VAT incl
 reduced 9 % rate, assumed for lending and digital reading alike; a tax adviser confirms before
 production). The youth plan is free by law (Wsob art. 13).
 
-Not yet called by ``bieb seed``: wiring it in is one line in ``portal``'s seed command
-(``("subscriptions", subscriptions_seeding.seed_subscriptions)`` after accounts).
+``bieb seed`` calls it after accounts. The demo profile also gets the network's collecting
+office (``Creditor``) and a history for two demo accounts: ``lid@demo.bieb.nl`` on Basis per
+month for three months, with a SEPA mandate, invoices from the billing runs of those months,
+the first two paid by direct debit; ``jeugd@demo.bieb.nl`` on the free youth plan.
 """
 
 from __future__ import annotations
@@ -117,8 +119,60 @@ DEMO_PLANS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_CREDITOR = {
+    "name": "Bibliotheeknetwerk Incasso (demo)",
+    "iban": "NL91ABNA0417164300",
+    "bic": "ABNANL2A",
+    "creditor_identifier": "NL69ZZZ123456780000",
+}
+
+
+def seed_demo_history() -> None:
+    """Subscriptions, a mandate, invoices and payments for the demo accounts (idempotent: only
+    when the demo member has no subscription yet)."""
+    from bieb.accounts.models import User
+    from bieb.core import clock
+    from bieb.subscriptions import invoicing, ledger, mandates, periods, services
+    from bieb.subscriptions.models import Creditor, Invoice, PaymentMethod, Subscription
+
+    if not Creditor.objects.exists():
+        Creditor.objects.create(**DEMO_CREDITOR)
+    member = User.objects.filter(email="lid@demo.bieb.nl").first()
+    if member is None or Subscription.objects.filter(person=member).exists():
+        return
+    today = clock.today()
+    start = periods.monthly_boundary(today, min(today.day, 28), -2)
+
+    def at(day: dt.date):
+        return clock.frozen(dt.datetime(day.year, day.month, day.day, 9, tzinfo=clock.AMSTERDAM))
+
+    with at(start):
+        services.subscribe(person=member, plan_code="basis")
+        mandate = mandates.mandate_create(
+            person=member, iban="NL91ABNA0417164300", account_holder="A. de Vries"
+        )
+    for months in range(3):
+        day = periods.monthly_boundary(start, start.day, months)
+        with at(day):
+            invoicing.billing_run(today=day)
+            if months < 2:
+                invoice = Invoice.objects.filter(person=member).order_by("-pk").first()
+                payment = ledger.payment_create(
+                    person=member,
+                    method=PaymentMethod.DIRECT_DEBIT,
+                    invoices=[invoice],
+                    mandate=mandate,
+                    collection_date=day + dt.timedelta(days=5),
+                )
+                ledger.payment_mark_paid(payment)
+    youth = User.objects.filter(email="jeugd@demo.bieb.nl").first()
+    if youth is not None and not Subscription.objects.filter(person=youth).exists():
+        services.subscribe(person=youth, plan_code="jeugd")
+
+
 def seed_subscriptions(profile: str, seed: int) -> None:
-    """Seed the plan catalogue (the same for ``demo`` and ``bench``)."""
+    """Seed the plan catalogue (the same for ``demo`` and ``bench``); for ``demo`` also the
+    demo accounts' history (``seed_demo_history``)."""
     if profile not in {"demo", "bench"}:
         raise ValueError(f"unknown profile {profile!r}")
     with transaction.atomic():
@@ -134,3 +188,5 @@ def seed_subscriptions(profile: str, seed: int) -> None:
                     one_off_cents=one_off,
                     effective_from=PRICES_FROM,
                 )
+    if profile == "demo":
+        seed_demo_history()

@@ -58,10 +58,12 @@ __all__ = [
     "Upgrade",
     "addon_add",
     "addon_remove",
+    "cancel_quote",
     "changes_apply_due",
     "fee_record",
     "fee_waive",
     "normalise_municipal_pass_code",
+    "plan_change_quote",
     "plan_price_schedule",
     "subscribe",
     "subscription_cancel",
@@ -404,6 +406,15 @@ def subscription_switch_on(*, person: Any, actor: Any = None) -> Subscription:
         )
         if off is None:
             raise DomainError("not_switched_off", _("Je abonnement staat al aan."), status=409)
+        if subscription.suspended_for_payment_at is not None:
+            raise DomainError(
+                "suspended_for_payment",
+                _(
+                    "Je abonnement staat uit omdat een factuur niet is betaald. Betaal de "
+                    "factuur in Mijn abonnement; dan staat het meteen weer aan."
+                ),
+                status=409,
+            )
         off_from = off.off_from
         if off.off_from == today:
             off.delete()
@@ -550,7 +561,9 @@ def subscription_upgrade(
     return Upgrade(subscription, after - before)
 
 
-def subscription_downgrade(*, person: Any, plan_code: str, actor: Any = None) -> ScheduledChange:
+def subscription_downgrade(
+    *, person: Any, plan_code: str, municipal_pass_code: str = "", actor: Any = None
+) -> ScheduledChange:
     """Switch to a plan that costs the same or less from the start of the next period;
     scheduled, undoable until then."""
     with transaction.atomic():
@@ -562,15 +575,12 @@ def subscription_downgrade(*, person: Any, plan_code: str, actor: Any = None) ->
         effective_on = _period(subscription, today).end
         if subscription.last_day is not None and subscription.last_day < effective_on:
             raise _ending()
-        if plan.requires_municipal_pass:
-            raise DomainError(
-                "municipal_pass_invalid",
-                _(
-                    "Voor dit tarief heb je een geldige stadspascode nodig. Vul de code van je stadspas in."
-                ),
-                details={"field": "municipal_pass_code"},
-            )
-        _check_eligible(person, plan, subscription.interval, "", effective_on, effective_on)
+        code = _check_eligible(
+            person, plan, subscription.interval, municipal_pass_code, effective_on, effective_on
+        )
+        if code:
+            subscription.municipal_pass_code = code
+            subscription.save(update_fields=["municipal_pass_code"])
         if _price(plan, subscription.interval, effective_on) > _price(
             subscription.plan, subscription.interval, effective_on
         ):
@@ -641,7 +651,12 @@ def subscription_change_plan(
         except DomainError as refusal:
             if refusal.code != "not_an_upgrade":
                 raise
-            change = subscription_downgrade(person=person, plan_code=plan_code, actor=actor)
+            change = subscription_downgrade(
+                person=person,
+                plan_code=plan_code,
+                municipal_pass_code=municipal_pass_code,
+                actor=actor,
+            )
             start = change.effective_on
             return PlanChange(
                 kind="downgrade",
@@ -660,6 +675,49 @@ def subscription_change_plan(
             period_price_difference_cents=_price(upgrade.subscription.plan, interval, start)
             - _price(old_plan, interval, start),
         )
+
+
+#: a well-formed stadspas code for quoting a stadspas rate before the resident gives theirs
+_QUOTE_PASS_CODE = "QUOTE-0000"
+
+
+class _DryRun(Exception):
+    """Raised to roll a quote's transaction back."""
+
+
+def plan_change_quote(*, person: Any, plan_code: str, municipal_pass_code: str = "") -> PlanChange:
+    """What ``subscription_change_plan`` would do now, without doing it: the service runs and
+    its transaction is rolled back, so the screen shows exactly what confirming will do (the
+    returned ``change`` was never saved). Refusals are the service's own."""
+    quote: PlanChange | None = None
+    plan = Plan.objects.filter(code=(plan_code or "").strip()).first()
+    if plan is not None and plan.requires_municipal_pass and not municipal_pass_code:
+        municipal_pass_code = _QUOTE_PASS_CODE  # the real code is checked on confirming
+    try:
+        with transaction.atomic():
+            quote = subscription_change_plan(
+                person=person, plan_code=plan_code, municipal_pass_code=municipal_pass_code
+            )
+            raise _DryRun
+    except _DryRun:
+        pass
+    assert quote is not None
+    return quote
+
+
+def cancel_quote(*, person: Any) -> dt.date:
+    """The last day the subscription would have if cancelled now (``subscription_cancel``,
+    rolled back)."""
+    last_day: dt.date | None = None
+    try:
+        with transaction.atomic():
+            change = subscription_cancel(person=person)
+            last_day = change.effective_on - ONE_DAY
+            raise _DryRun
+    except _DryRun:
+        pass
+    assert last_day is not None
+    return last_day
 
 
 def _cancel_end(subscription: Subscription, today: dt.date) -> dt.date:

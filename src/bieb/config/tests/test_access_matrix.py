@@ -7,6 +7,8 @@ and of another organisation ("B"). Staff of A must get 404 for B's private recor
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -19,6 +21,7 @@ from bieb.accounts.tests.factories import (
     years_ago,
 )
 from bieb.catalog.tests.factories import EditionFactory
+from bieb.subscriptions.models import Settlement
 
 ROLES = [
     "anonymous",
@@ -205,6 +208,97 @@ row(
 )
 row("digital:opds_auth", "/opds/v2/authenticatie", PUBLIC)
 
+# subscriptions (Abonnement 2.0): the resident's own subscription, invoices and payments; staff
+# look-up, switching and crediting for their own organisation's residents; network
+# administrators for prices and settlement; figures for every staff role
+row("subscriptions:mine", "/mijn/abonnement", PRIVATE)
+row("subscriptions:subscribe", "/mijn/abonnement/afsluiten", PRIVATE)
+row("subscriptions:change_plan", "/mijn/abonnement/wijzigen", PRIVATE)
+row("subscriptions:cancel", "/mijn/abonnement/opzeggen", PRIVATE)
+row("subscriptions:invoices", "/mijn/abonnement/facturen", PRIVATE)
+row("subscriptions:payment_method", "/mijn/abonnement/betaalwijze", PRIVATE)
+row("subscriptions:switch_off", "/mijn/abonnement/uitzetten", POST_ONLY_PRIVATE)
+row("subscriptions:switch_on", "/mijn/abonnement/aanzetten", POST_ONLY_PRIVATE)
+row("subscriptions:skip", "/mijn/abonnement/maand-overslaan", POST_ONLY_PRIVATE)
+row(
+    "subscriptions:change_undo",
+    "/mijn/abonnement/gepland/999999/ongedaan-maken",
+    POST_ONLY_PRIVATE,
+)
+NOT_MINE = {"anonymous": 302, **{role: 404 for role in ROLES if role != "anonymous"}}
+row("subscriptions:invoice_pdf", "/mijn/abonnement/facturen/999999.pdf", NOT_MINE)
+row("subscriptions:staff_lookup", "/medewerkers/abonnementen?q=x@example.nl", MEMBERS_OWN)
+row(
+    "subscriptions:staff_resident[A]",
+    lambda w: f"/medewerkers/abonnementen/{w['member_a'].pk}",
+    MEMBERS_OWN,
+)
+row(
+    "subscriptions:staff_resident[B]",
+    lambda w: f"/medewerkers/abonnementen/{w['member_b'].pk}",
+    MEMBERS_OTHER,
+)
+MEMBERS_POST_ONLY = {**MEMBERS_OWN, "desk": 405, "manager": 405, "network_admin": 405}
+for action, path in (("switch_off", "uitzetten"), ("switch_on", "aanzetten")):
+    row(
+        f"subscriptions:staff_{action}[A]",
+        lambda w, path=path: f"/medewerkers/abonnementen/{w['member_a'].pk}/{path}",
+        MEMBERS_POST_ONLY,
+    )
+    row(
+        f"subscriptions:staff_{action}[B]",
+        lambda w, path=path: f"/medewerkers/abonnementen/{w['member_b'].pk}/{path}",
+        MEMBERS_POST_ONLY,
+    )
+row(
+    "subscriptions:staff_invoice_credit[A]",
+    lambda w: (
+        f"/medewerkers/abonnementen/{w['member_a'].pk}/facturen/{w['invoice_a'].pk}/crediteren"
+    ),
+    MANAGE_OWN,
+)
+row(
+    "subscriptions:staff_invoice_credit[B]",
+    lambda w: (
+        f"/medewerkers/abonnementen/{w['member_b'].pk}/facturen/{w['invoice_b'].pk}/crediteren"
+    ),
+    {**MANAGE_OTHER, "desk": 404},
+)
+NETWORK_ONLY = {
+    **STAFF_ANY,
+    **{role: 403 for role in STAFF},
+    "network_admin": 200,
+}
+row("subscriptions:staff_prices", "/medewerkers/abonnementen/prijzen", NETWORK_ONLY)
+row("subscription_figures:figures", "/medewerkers/abonnementen/cijfers", STAFF_ANY)
+row(
+    "subscription_figures:figures[A]",
+    lambda w: f"/medewerkers/abonnementen/cijfers?organisatie={w['org_a'].code}",
+    STAFF_ANY,
+)
+row(
+    "subscription_figures:figures[B]",
+    lambda w: f"/medewerkers/abonnementen/cijfers?organisatie={w['org_b'].code}",
+    {**STAFF_ANY, **{role: 404 for role in STAFF}},
+)
+row("subscription_figures:settlements", "/medewerkers/verrekening", MANAGE_OWN)
+row("subscription_figures:settlement", "/medewerkers/verrekening/2025-03", NETWORK_ONLY)
+row(
+    "subscription_figures:statement[A]",
+    lambda w: f"/medewerkers/verrekening/2025-03/{w['org_a'].code}",
+    MANAGE_OWN,
+)
+row(
+    "subscription_figures:statement[B]",
+    lambda w: f"/medewerkers/verrekening/2025-03/{w['org_b'].code}",
+    MANAGE_OTHER,
+)
+row("payments:pay_open", "/mijn/betalen", PRIVATE)
+row("payments:result", "/mijn/betalen/999999", NOT_MINE)
+row("payments:pay_invoice", "/mijn/facturen/999999/betalen", NOT_MINE)
+row("payments:webhook", "/betalen/webhook/mollie", dict.fromkeys(ROLES, 405))
+row("payments:test_checkout", "/betalen/test/tr_local_0123456789abcdef", NOT_FOUND)
+
 
 def named_patterns(resolver: URLResolver, prefix: str = "") -> set[str]:
     names = set()
@@ -227,6 +321,9 @@ def world(db):
     }
     for role in STAFF:
         users[role] = staff_member(role, org_a)
+    member_a = UserFactory(home_organisation=org_a)
+    member_b = UserFactory(home_organisation=org_b)
+    Settlement.objects.create(month=dt.date(2025, 3, 1), rule="municipality", collected_cents=0)
     edition = EditionFactory(
         title="De avonden", authors=["Reve, Gerard"], subject_labels=["Naoorlogse tijd"]
     )
@@ -238,10 +335,23 @@ def world(db):
         "org_b": org_b,
         "loc_a": LocationFactory(organisation=org_a),
         "loc_b": LocationFactory(organisation=org_b),
-        "member_a": UserFactory(home_organisation=org_a),
-        "member_b": UserFactory(home_organisation=org_b),
+        "member_a": member_a,
+        "member_b": member_b,
+        "invoice_a": _invoice(member_a, org_a),
+        "invoice_b": _invoice(member_b, org_b),
         "users": users,
     }
+
+
+def _invoice(person, organisation):
+    from bieb.subscriptions.invoicing import NewLine, invoice_create
+    from bieb.subscriptions.models import LineKind
+
+    return invoice_create(
+        person=person,
+        organisation_id=organisation.pk,
+        lines=[NewLine(LineKind.CORRECTION, "Cursus", 1_000, 2_100)],
+    )
 
 
 def test_every_url_has_a_row():
@@ -302,6 +412,9 @@ API_MATRIX = {
     ("POST", "/api/v1/me/subscription/change"): "resident",
     ("POST", "/api/v1/me/subscription/cancel"): "resident",
     ("DELETE", "/api/v1/me/subscription/changes/{change_id}"): "resident",
+    ("GET", "/api/v1/me/usage"): "resident",
+    ("GET", "/api/v1/me/invoices"): "resident",
+    ("GET", "/api/v1/me/invoices/{invoice_id}/pdf"): "resident",
 }
 
 
@@ -332,6 +445,7 @@ def test_anonymous_callers_get_json_401_from_every_resident_operation(world, cli
             loan_id=1,
             hold_id=1,
             change_id=1,
+            invoice_id=1,
         )
         response = client.generic(method, url)
         if audience != "public":

@@ -187,3 +187,36 @@ def test_usage_counts_per_period_and_organisation_never_below_zero(org, plans):
     }
     with pytest.raises(ValueError):
         services.usage_record(person=person, meter="pizzas", organisation_id=org.pk)
+
+
+def test_a_downgrade_to_the_stadspas_rate_takes_the_code(org, plans):
+    plan(code="stadspas", name="Basis met stadspas", monthly=200, requires_municipal_pass=True)
+    person = adult(home_organisation=org)
+    with at(D(2026, 4, 1)):
+        services.subscribe(person=person, plan_code="basis")
+        quote = services.plan_change_quote(person=person, plan_code="stadspas")
+        assert (quote.kind, quote.effective_on) == ("downgrade", D(2026, 5, 1))
+        assert quote.period_price_difference_cents == -800
+        assert not Subscription.objects.filter(person=person, municipal_pass_code__gt="").exists()
+        with pytest.raises(DomainError) as refused:
+            services.subscription_change_plan(person=person, plan_code="stadspas")
+        assert refused.value.code == "municipal_pass_invalid"
+        done = services.subscription_change_plan(
+            person=person, plan_code="stadspas", municipal_pass_code="sp 1234 5678"
+        )
+    assert done.kind == "downgrade"
+    assert Subscription.objects.get(person=person).municipal_pass_code == "SP12345678"
+    assert services.cancel_quote(person=person) >= D(2026, 4, 30)
+
+
+def test_a_subscription_switched_off_for_an_unpaid_invoice_switches_on_only_by_paying(org, plans):
+    person = adult(home_organisation=org)
+    with at(D(2026, 4, 1)):
+        services.subscribe(person=person, plan_code="basis")
+    with at(D(2026, 5, 6)):
+        services.subscription_switch_off(person=person)
+        Subscription.objects.filter(person=person).update(suspended_for_payment_at=clock.now())
+    with at(D(2026, 5, 7)), pytest.raises(DomainError) as refused:
+        services.subscription_switch_on(person=person)
+    assert refused.value.code == "suspended_for_payment" and refused.value.status == 409
+    assert selectors.entitlements_for(person).refusal == "switched_off"

@@ -188,9 +188,8 @@ def test_invoices_and_credit_notes_add_up_to_the_days_that_were_on(plans, histor
         today = start
         for index, (gap, action, ahead, code) in enumerate(steps):
             today += dt.timedelta(days=gap)
-            with at(today):
-                with contextlib.suppress(DomainError):
-                    act(person, action, ahead, code, today)
+            with at(today), contextlib.suppress(DomainError):
+                act(person, action, ahead, code, today)
             if index in run_every:
                 billing_run(today=today)
         with at(today):

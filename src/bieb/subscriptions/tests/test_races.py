@@ -79,3 +79,47 @@ def test_two_billing_runs_at_once_invoice_everything_once():
     assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 31))
     assert InvoiceCounter.objects.get(organisation=org).last_number == 30
     assert billing_run(today=day)["invoices"] == 0
+
+
+def test_two_payments_at_once_for_one_invoice_make_one():
+    from bieb.network.tests.factories import OrganisationFactory
+    from bieb.subscriptions import ledger
+    from bieb.subscriptions.invoicing import NewLine, invoice_create
+    from bieb.subscriptions.models import LineKind, Payment, PaymentMethod
+
+    person = adult()
+    invoice = invoice_create(
+        person=person,
+        organisation_id=OrganisationFactory().pk,
+        lines=[NewLine(LineKind.CORRECTION, "Cursus", 2_500, 2_100)],
+    )
+
+    def pay():
+        return ledger.payment_create(person=person, method=PaymentMethod.IDEAL, invoices=[invoice])
+
+    results = at_once(pay, pay)
+
+    assert sorted(type(r).__name__ if isinstance(r, Payment) else r for r in results) == [
+        "Payment",
+        "nothing_to_pay",
+    ]
+    assert Payment.objects.count() == 1
+
+
+def test_a_failed_payment_is_never_marked_paid():
+    from bieb.network.tests.factories import OrganisationFactory
+    from bieb.subscriptions import ledger
+    from bieb.subscriptions.invoicing import NewLine, invoice_create
+    from bieb.subscriptions.models import Invoice, LineKind, PaymentMethod, PaymentStatus
+
+    person = adult()
+    invoice = invoice_create(
+        person=person,
+        organisation_id=OrganisationFactory().pk,
+        lines=[NewLine(LineKind.CORRECTION, "Cursus", 2_500, 2_100)],
+    )
+    payment = ledger.payment_create(person=person, method=PaymentMethod.IDEAL, invoices=[invoice])
+    ledger.payment_mark_failed(payment, code="AM04", reason="saldo")
+
+    assert ledger.payment_mark_paid(payment).status == PaymentStatus.FAILED
+    assert Invoice.objects.get(pk=invoice.pk).settled_cents == 0

@@ -4,8 +4,8 @@
     bieb circulation jobs [--date YYYY-MM-DD]      run the nightly round now and print its report
 
 The worker is django-tasks' database worker; at start it queues the nightly round
-(``tasks.daily_jobs`` at 02:00 Amsterdam time) unless one is queued, and each round queues the
-next. ``jobs`` is for cron or for running a day by hand; it is safe to run twice (renewals
+(``tasks.daily_jobs`` at 02:00 Amsterdam time) and subscriptions' round (03:00: billing,
+direct debits, dunning) unless they are queued, and each round queues its next. ``jobs`` is for cron or for running a day by hand; it is safe to run twice (renewals
 and expiries are conditional updates, notices are unique per loan/hold and date).
 """
 
@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bieb.circulation import tasks
+from bieb.subscriptions import tasks as subscription_tasks
 
 
 class Command(BaseCommand):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["subcommand"] == "worker":
             tasks.schedule_daily_jobs()
+            subscription_tasks.schedule_daily_jobs()
             arguments = ["--interval", str(options["interval"]), "--no-reload"]
             if options["batch"]:
                 arguments += ["--batch", "--no-startup-delay"]

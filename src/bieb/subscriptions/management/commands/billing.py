@@ -5,6 +5,7 @@
     bieb billing sepa-import FILE                          the bank's returns and rejects
     bieb billing dunning [--date YYYY-MM-DD]               retries, reminders, switching off
     bieb billing settle --month YYYY-MM [--rule R]         share a month's money between libraries
+    bieb billing jobs [--date YYYY-MM-DD]                  the nightly round (tasks.run_daily_jobs)
 
 Each prints a JSON report. All are safe to run twice: a second run creates nothing twice.
 """
@@ -34,7 +35,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(
-            dest="subcommand", metavar="{run,sepa-export,sepa-import,dunning,settle}"
+            dest="subcommand", metavar="{run,sepa-export,sepa-import,dunning,settle,jobs}"
         )
         run = sub.add_parser("run", help="create the invoices and credit notes due by a date")
         run.add_argument("--date", required=True)
@@ -48,6 +49,8 @@ class Command(BaseCommand):
         settle = sub.add_parser("settle", help="share a month's money between organisations")
         settle.add_argument("--month", required=True, help="YYYY-MM")
         settle.add_argument("--rule", default=None, help="municipality or usage")
+        jobs = sub.add_parser("jobs", help="run the nightly round now")
+        jobs.add_argument("--date", default=None)
 
     def handle(self, *args, **options) -> None:
         command = options["subcommand"]
@@ -74,6 +77,10 @@ class Command(BaseCommand):
                 from bieb.subscriptions import settlement
 
                 report = settlement.settlement_make(month=options["month"], rule=options["rule"])
+            elif command == "jobs":
+                from bieb.subscriptions import tasks
+
+                report = tasks.run_daily_jobs(_date(options["date"]))
             else:
                 self.print_help("bieb", "billing")
                 return
