@@ -73,6 +73,7 @@ __all__ = [
     "invoice_mark_uncollectible",
     "invoice_preview",
     "invoice_void",
+    "issuer_of",
     "vat_in",
 ]
 
@@ -651,6 +652,11 @@ def _issuers(person_ids: Iterable[int]) -> dict[int, int | None]:
             for pk in by_municipality[municipality_id]:
                 found[pk] = found[pk] or org_id
     return found
+
+
+def issuer_of(person: Any) -> int | None:
+    """The organisation that issues ``person``'s invoices (``_issuers``)."""
+    return _issuers([person.pk]).get(person.pk)
 
 
 def _key(prefix: str, person_id: int, states: Iterable[SubState], today: dt.date) -> str:

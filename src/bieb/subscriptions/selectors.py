@@ -142,7 +142,7 @@ def entitlements_for(person: Any, *, today: dt.date | None = None) -> PlanEntitl
         person, today=today
     )
     if subscription is None:
-        return NOTHING
+        return day_pass_of(person, today=today) or NOTHING
     plan = plan_on(subscription, today)
     if plan is None or plan.kind != PlanKind.BASE:
         return NOTHING
@@ -166,6 +166,36 @@ def entitlements_for(person: Any, *, today: dt.date | None = None) -> PlanEntitl
         + sum(a.activity_credits_per_month for a in addons),
         things_at_once=plan.things_at_once + sum(a.things_at_once for a in addons),
         addons=tuple(a.code for a in addons),
+    )
+
+
+def day_pass_of(person: Any, *, today: dt.date | None = None) -> PlanEntitlements | None:
+    """The entitlements of a day pass the person paid for today (``services.day_pass_buy``),
+    or None."""
+    from bieb.subscriptions.models import InvoiceLine, InvoiceStatus, LineKind
+
+    today = today or clock.today()
+    line = (
+        InvoiceLine.objects.filter(
+            invoice__person_id=person.pk,
+            invoice__status=InvoiceStatus.PAID,
+            kind=LineKind.DAY_PASS,
+            first_day=today,
+        )
+        .select_related("plan")
+        .first()
+    )
+    if line is None or line.plan is None:
+        return None
+    plan = line.plan
+    return PlanEntitlements(
+        plan_code=plan.code,
+        on=True,
+        physical_loans=plan.physical_loans,
+        digital_loans_per_month=plan.digital_loans_per_month,
+        streaming=plan.streaming,
+        activity_credits_per_month=plan.activity_credits_per_month,
+        things_at_once=plan.things_at_once,
     )
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest, Least
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from bieb.accounts.models import YOUTH_AGE, User, age_on
@@ -60,6 +61,7 @@ __all__ = [
     "addon_remove",
     "cancel_quote",
     "changes_apply_due",
+    "day_pass_buy",
     "fee_record",
     "fee_waive",
     "normalise_municipal_pass_code",
@@ -1130,3 +1132,88 @@ def _eighteenth(birth_date: dt.date) -> dt.date:
         return birth_date.replace(year=birth_date.year + YOUTH_AGE)
     except ValueError:  # born on 29 February
         return dt.date(birth_date.year + YOUTH_AGE, 3, 1)
+
+
+# --- day pass ---------------------------------------------------------------------------------
+
+
+def day_pass_buy(*, person: Any, actor: Any = None) -> Any:
+    """An invoice for a day pass for today (the ``day_pass`` plan's one-off price), issued by
+    the person's library; paid online, it gives the pass's entitlements for the rest of the
+    day (``selectors.entitlements_for``). A second request the same day answers the same
+    invoice. Refused with a subscription of one's own (it already includes more)."""
+    from bieb.subscriptions import invoicing
+    from bieb.subscriptions.models import Invoice, InvoiceStatus, LineKind
+
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=person.pk).first()
+        today = clock.today()
+        plan = Plan.objects.filter(kind=PlanKind.DAY_PASS, is_active=True).order_by("pk").first()
+        if plan is None:
+            raise NotFound("plan_unknown", _("Er is nu geen dagpas te koop."))
+        if Subscription.objects.filter(
+            person_id=person.pk, status=SubscriptionStatus.ACTIVE, parent__isnull=True
+        ).exists():
+            raise DomainError(
+                "day_pass_not_needed",
+                _("Je hebt een abonnement; een dagpas heb je daarnaast niet nodig."),
+                status=409,
+            )
+        existing = (
+            Invoice.objects.filter(
+                person_id=person.pk,
+                lines__kind=LineKind.DAY_PASS,
+                lines__first_day=today,
+                status__in=(InvoiceStatus.OPEN, InvoiceStatus.PAID),
+            )
+            .order_by("pk")
+            .first()
+        )
+        if existing is not None:
+            return existing
+        price = (
+            PlanPrice.objects.filter(plan=plan, effective_from__lte=today)
+            .order_by("-effective_from")
+            .first()
+        )
+        if price is None or price.one_off_cents <= 0:
+            raise DomainError(
+                "plan_not_available",
+                _("Deze abonnementsvorm heeft nog geen prijs en is nog niet te krijgen."),
+            )
+        _check_eligible(person, plan, Interval.MONTH, "", today, today)
+        age = age_on(person.birth_date, today)
+        if age is not None and age < YOUTH_AGE:  # Wsob art. 13
+            raise DomainError(
+                "youth_is_free",
+                _("Tot je 18e betaal je niets voor lenen. Kies het gratis jeugdabonnement."),
+            )
+        issuer = invoicing.issuer_of(person)
+        if issuer is None:
+            raise DomainError(
+                "no_library",
+                _("Kies eerst je eigen bibliotheek in Mijn gegevens."),
+            )
+        with translation.override("nl"):
+            description = _("%(plan)s voor %(day)s") % {
+                "plan": plan.name,
+                "day": today.strftime("%d-%m-%Y"),
+            }
+        invoice = invoicing.invoice_create(
+            person=person,
+            organisation_id=issuer,
+            lines=[
+                invoicing.NewLine(
+                    LineKind.DAY_PASS,
+                    description,
+                    price.one_off_cents,
+                    plan.vat_rate_bp,
+                    plan_id=plan.pk,
+                    first_day=today,
+                    last_day=today,
+                    days=1,
+                )
+            ],
+            actor=_actor(actor, person),
+        )
+    return invoice

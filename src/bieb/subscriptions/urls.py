@@ -17,6 +17,7 @@ urlpatterns = [
         name="change_undo",
     ),
     path("mijn/abonnement/afsluiten", views_mine.subscribe, name="subscribe"),
+    path("mijn/abonnement/dagpas", views_mine.day_pass, name="day_pass"),
     path("mijn/abonnement/wijzigen", views_mine.change_plan, name="change_plan"),
     path("mijn/abonnement/opzeggen", views_mine.cancel, name="cancel"),
     path("mijn/abonnement/facturen", views_mine.invoices, name="invoices"),

@@ -253,6 +253,21 @@ def _next_invoice(preview: invoicing.Preview) -> dict[str, Any]:
     }
 
 
+def _day_pass_context(person: Any, today: dt.date) -> dict[str, Any]:
+    """The day pass on offer (adults without a subscription) and whether one is paid today."""
+    age = age_on(person.birth_date, today)
+    plan = Plan.objects.filter(kind=PlanKind.DAY_PASS, is_active=True).order_by("pk").first()
+    if plan is None or (age is not None and age < YOUTH_AGE):
+        return {}
+    price = selectors.prices_in_effect([plan], today).get(plan.pk)
+    if price is None or not price.one_off_cents:
+        return {}
+    return {
+        "day_pass_price": format_eur(price.one_off_cents),
+        "day_pass_today": selectors.day_pass_of(person, today=today) is not None,
+    }
+
+
 def _overview_context(person: Any, today: dt.date) -> dict[str, Any]:
     view = selectors.subscription_overview(person, today=today)
     rows = list(selectors.invoices_of(person))
@@ -272,6 +287,8 @@ def _overview_context(person: Any, today: dt.date) -> dict[str, Any]:
                 shared=shared,
                 included=included(selectors.entitlements_for(person, today=today)),
             )
+        else:
+            context.update(_day_pass_context(person, today))
         return context
     subscription = view.subscription
     entitlements = selectors.entitlements_for(person, today=today)
@@ -662,3 +679,17 @@ def payment_method(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+@login_required
+@require_POST
+def day_pass(request: HttpRequest) -> HttpResponse:
+    """Buy a day pass for today: an invoice, then the online payment page."""
+    try:
+        invoice = services.day_pass_buy(person=request.user, actor=request.user)
+    except DomainError as exc:
+        return _refused(request, "day_pass", exc)
+    if invoice.status == InvoiceStatus.PAID:
+        messages.success(request, _("Je dagpas voor vandaag is betaald. Veel plezier!"))
+        return redirect(MINE)
+    return redirect("payments:pay_invoice", invoice_id=invoice.pk)

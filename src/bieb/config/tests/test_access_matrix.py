@@ -220,6 +220,7 @@ row("subscriptions:payment_method", "/mijn/abonnement/betaalwijze", PRIVATE)
 row("subscriptions:switch_off", "/mijn/abonnement/uitzetten", POST_ONLY_PRIVATE)
 row("subscriptions:switch_on", "/mijn/abonnement/aanzetten", POST_ONLY_PRIVATE)
 row("subscriptions:skip", "/mijn/abonnement/maand-overslaan", POST_ONLY_PRIVATE)
+row("subscriptions:day_pass", "/mijn/abonnement/dagpas", POST_ONLY_PRIVATE)
 row(
     "subscriptions:change_undo",
     "/mijn/abonnement/gepland/999999/ongedaan-maken",
