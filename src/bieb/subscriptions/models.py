@@ -992,3 +992,31 @@ class SettlementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.settlement_id} {self.organisation_id}: {self.amount_cents}"
+
+
+class MunicipalPass(models.Model):
+    """A valid stadspas (municipal pass for residents on a low income) as the municipality
+    delivered it: the code's SHA-256 only, and until when it is valid. Where a municipality
+    delivered a list, the reduced rate needs a code on it (``services``)."""
+
+    municipality = models.ForeignKey(
+        "network.Municipality",
+        verbose_name=_("gemeente"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    code_sha256 = models.CharField(_("controlegetal van de code"), max_length=64)
+    valid_until = models.DateField(_("geldig tot en met"))
+    loaded_at = models.DateTimeField(_("ingelezen op"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("stadspas")
+        verbose_name_plural = _("stadspassen")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "code_sha256"], name="subscriptions_pass_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipality_id}:{self.code_sha256[:8]}"

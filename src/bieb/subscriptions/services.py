@@ -23,7 +23,9 @@ Rules (``docs/subscriptions.md``):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,7 @@ from bieb.subscriptions.models import (
     Fee,
     Interval,
     Meter,
+    MunicipalPass,
     Plan,
     PlanKind,
     PlanPrice,
@@ -64,6 +67,7 @@ __all__ = [
     "day_pass_buy",
     "fee_record",
     "fee_waive",
+    "municipal_passes_load",
     "normalise_municipal_pass_code",
     "plan_change_quote",
     "plan_price_schedule",
@@ -171,7 +175,71 @@ def _check_eligible(
             ),
             details={"field": "municipal_pass_code"},
         )
+    if plan.requires_municipal_pass and code != _QUOTE_PASS_CODE:
+        _check_municipal_pass(person, code, today)
     return code if plan.requires_municipal_pass else ""
+
+
+def _pass_digest(code: str) -> str:
+    """The SHA-256 of a code's letters and digits (upper case): ``sp 1234-5678`` and
+    ``SP1234 5678`` are the same pass."""
+    letters = re.sub(r"[^A-Z0-9]", "", normalise_municipal_pass_code(code))
+    return hashlib.sha256(letters.encode()).hexdigest()
+
+
+def _check_municipal_pass(person: Any, code: str, today: dt.date) -> None:
+    """Where the person's municipality delivered its list of valid passes, the code must be on
+    it and valid today. Where it did not, the format check stands and the desk checks the pass
+    (``docs/subscriptions.md``)."""
+    municipality_id = getattr(person, "municipality_id", None)
+    if (
+        municipality_id is None
+        or not MunicipalPass.objects.filter(municipality_id=municipality_id).exists()
+    ):
+        return
+    if not MunicipalPass.objects.filter(
+        municipality_id=municipality_id, code_sha256=_pass_digest(code), valid_until__gte=today
+    ).exists():
+        raise DomainError(
+            "municipal_pass_invalid",
+            _(
+                "We vinden deze stadspascode niet bij je gemeente, of de pas is verlopen. "
+                "Controleer de code op je stadspas."
+            ),
+            details={"field": "municipal_pass_code"},
+        )
+
+
+def municipal_passes_load(
+    *, municipality: Any, codes: Iterable[str], valid_until: dt.date, actor: Any = None
+) -> int:
+    """Replace a municipality's list of valid stadspas codes (only their SHA-256 is kept).
+    Returns how many distinct codes are on it. Codes in the wrong form are refused, nothing
+    half-loaded."""
+    digests = set()
+    for number, raw in enumerate(codes, start=1):
+        code = normalise_municipal_pass_code(raw)
+        if not code:
+            continue
+        if not _PASS_CODE.match(code) or sum(c.isdigit() for c in code) < 4:
+            raise DomainError(
+                "municipal_pass_list_invalid",
+                _("Regel %(line)s is geen stadspascode. Er is niets ingelezen.") % {"line": number},
+            )
+        digests.add(_pass_digest(code))
+    with transaction.atomic():
+        MunicipalPass.objects.filter(municipality=municipality).delete()
+        MunicipalPass.objects.bulk_create(
+            MunicipalPass(municipality=municipality, code_sha256=d, valid_until=valid_until)
+            for d in sorted(digests)
+        )
+        audit_record(
+            action="subscriptions.municipal_passes_load",
+            actor=actor,
+            subject=f"network.municipality:{municipality.pk}",
+            data={"codes": len(digests), "valid_until": valid_until.isoformat()},
+        )
+    return len(digests)
 
 
 def _catch_up(subscription: Subscription, today: dt.date) -> None:

@@ -6,6 +6,7 @@
     bieb billing dunning [--date YYYY-MM-DD]               retries, reminders, switching off
     bieb billing settle --month YYYY-MM [--rule R]         share a month's money between libraries
     bieb billing jobs [--date YYYY-MM-DD]                  the nightly round (tasks.run_daily_jobs)
+    bieb billing passes --municipality CBS --valid-until D FILE  a municipality's stadspas list
 
 Each prints a JSON report. All are safe to run twice: a second run creates nothing twice.
 """
@@ -35,7 +36,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(
-            dest="subcommand", metavar="{run,sepa-export,sepa-import,dunning,settle,jobs}"
+            dest="subcommand", metavar="{run,sepa-export,sepa-import,dunning,settle,jobs,passes}"
         )
         run = sub.add_parser("run", help="create the invoices and credit notes due by a date")
         run.add_argument("--date", required=True)
@@ -51,6 +52,10 @@ class Command(BaseCommand):
         settle.add_argument("--rule", default=None, help="municipality or usage")
         jobs = sub.add_parser("jobs", help="run the nightly round now")
         jobs.add_argument("--date", default=None)
+        passes = sub.add_parser("passes", help="load a municipality's valid stadspas codes")
+        passes.add_argument("--municipality", required=True, help="CBS code, e.g. GM0363")
+        passes.add_argument("--valid-until", required=True)
+        passes.add_argument("file", help="one code per line")
 
     def handle(self, *args, **options) -> None:
         command = options["subcommand"]
@@ -77,6 +82,22 @@ class Command(BaseCommand):
                 from bieb.subscriptions import settlement
 
                 report = settlement.settlement_make(month=options["month"], rule=options["rule"])
+            elif command == "passes":
+                from bieb.network.models import Municipality
+                from bieb.subscriptions import services
+
+                municipality = Municipality.objects.filter(
+                    cbs_code=options["municipality"].upper()
+                ).first()
+                if municipality is None:
+                    raise CommandError(f"unknown municipality {options['municipality']!r}")
+                with Path(options["file"]).open(encoding="utf-8") as lines:
+                    loaded = services.municipal_passes_load(
+                        municipality=municipality,
+                        codes=lines,
+                        valid_until=_date(options["valid_until"]),
+                    )
+                report = {"municipality": municipality.cbs_code, "codes": loaded}
             elif command == "jobs":
                 from bieb.subscriptions import tasks
 
