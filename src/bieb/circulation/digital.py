@@ -44,7 +44,11 @@ from bieb.catalog.models import DIGITAL_FORMATS, DigitalLicence, Edition, Licenc
 from bieb.circulation.entitlements import Entitlements, entitlements_for
 from bieb.circulation.models import DigitalHold, DigitalLoan, HoldStatus, Notice, NoticeKind
 from bieb.circulation.policies import policy_for
-from bieb.circulation.services import _lock_person  # one person lock for printed and digital
+from bieb.circulation.services import (  # one person lock for printed and digital
+    _lock_person,
+    digital_plan_check,
+    digital_use_record,
+)
 from bieb.core import clock
 from bieb.core.audit import audit_record
 from bieb.core.errors import DomainError, NotFound
@@ -339,7 +343,8 @@ def digital_checkout(*, patron, edition: Edition, actor=None) -> DigitalLoan:
     try:
         with transaction.atomic():
             now, today = clock.now(), clock.today()
-            _lock_person(patron)
+            plan = _lock_person(patron).plan
+            digital_plan_check(patron, plan)  # the plan: off, not in it, or used this month
             _lock_licences(edition.pk, every=True)
             if _end_expired(edition.pk, now):
                 _offer_free_slots(edition.pk, borrower_id=patron.pk)
@@ -397,6 +402,7 @@ def digital_checkout(*, patron, edition: Edition, actor=None) -> DigitalLoan:
                 )
                 _note_waiting(edition.pk)
             catalog_services.edition_refresh_availability([edition.pk])
+            digital_use_record(patron, plan, licence_organisation_id=licence.organisation_id)
             audit_record(
                 action="circulation.digital_checkout",
                 actor=_staff_actor(actor, patron.pk),

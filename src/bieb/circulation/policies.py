@@ -5,10 +5,15 @@ Both tables are small (a few rows per organisation) and read on every checkout a
 so each process keeps them in memory for ``TTL`` seconds. A change made in this process
 (``rules_services``, or any save or delete) empties the memory at once and again when its
 transaction commits; other processes pick it up within ``TTL`` seconds (decision 0010).
+
+The same memory keeps how far the nightly loan-use report has come (``counted_through``,
+read by ``tasks.loan_use_counted`` when a return forgets its borrower): it only ever moves
+forward, so it needs no time limit, and ``forget`` drops it with the rest.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -28,6 +33,24 @@ def forget() -> None:
     """Drop this process's copy; the next question reads the tables again."""
     with _lock:
         _memory.clear()
+        _counted.clear()
+
+
+#: the last day the loan-use report is known to have passed (``tasks.loan_use_counted``)
+_counted: dict[str, dt.date] = {}
+
+
+def counted_through() -> dt.date | None:
+    with _lock:
+        return _counted.get("through")
+
+
+def remember_counted_through(day: dt.date) -> None:
+    """The loan-use report has passed ``day`` (a marker for it or a later day exists)."""
+    with _lock:
+        known = _counted.get("through")
+        if known is None or day > known:
+            _counted["through"] = day
 
 
 def _tables() -> tuple[dict[tuple, list[LoanPolicy]], dict[int, OrganisationRules]]:

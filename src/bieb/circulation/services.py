@@ -20,12 +20,20 @@ from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from bieb.catalog import services as catalog_services
 from bieb.catalog.models import DIGITAL_FORMATS, Edition, Item, ItemStatus
-from bieb.circulation.entitlements import entitlements_for
+from bieb.circulation.entitlements import (
+    PersonState,
+    entitlements_for,
+    may_be_trapped_for,
+    person_state,
+    refuse_digital,
+    refuse_physical,
+)
 from bieb.circulation.models import (
     ACTIVE_HOLD,
     OPEN_TRANSFER,
@@ -49,9 +57,12 @@ from bieb.core.errors import DomainError, NotFound
 __all__ = [
     "CheckinResult",
     "auto_renew",
+    "charge_waive",
     "checkin",
     "checkout",
     "declare_lost",
+    "digital_plan_check",
+    "digital_use_record",
     "expire_holds",
     "hold_cancel",
     "hold_change_pickup",
@@ -62,6 +73,8 @@ __all__ = [
 ]
 
 CHANNELS = ("desk", "selfservice", "api", "sip2", "auto")
+#: ``subscriptions.models.Meter.DIGITAL_LOANS``: e-books and audiobooks, per month
+DIGITAL_METER = "digital_loans"
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -82,18 +95,26 @@ class Scanned(NamedTuple):
 
 
 @cache
-def _scan_sql() -> str:
-    return (
-        f"SELECT {rows.columns(Item, 'i')}, e.title, e.format, e.available_now,"  # noqa: S608
-        " EXISTS (SELECT 1 FROM circulation_hold h"
-        " WHERE h.edition_id = i.edition_id AND h.status = %s),"
+def _scan_sql(borrower: bool) -> str:
+    # without a borrower (a return) the borrower's questions are answered by constants: the
+    # same answers, and a statement PostgreSQL plans once (with the borrower's parameters
+    # left empty it planned the statement anew on every return, 0.25 ms each)
+    about_borrower = (
         " EXISTS (SELECT 1 FROM circulation_hold h"
         " WHERE h.item_id = i.id AND h.status = %s AND h.patron_id <> %s),"
         " EXISTS (SELECT 1 FROM circulation_hold h"
         " WHERE h.edition_id = i.edition_id AND h.status = %s AND h.patron_id = %s),"
         " (SELECT COUNT(*) FROM circulation_loan l"
         " WHERE l.patron_id = %s AND l.returned_at IS NULL)"
-        " FROM catalog_item i JOIN catalog_edition e ON e.id = i.edition_id"
+        if borrower
+        else " FALSE, FALSE, 0"
+    )
+    return (
+        f"SELECT {rows.columns(Item, 'i')}, e.title, e.format, e.available_now,"  # noqa: S608
+        " EXISTS (SELECT 1 FROM circulation_hold h"
+        " WHERE h.edition_id = i.edition_id AND h.status = %s),"
+        + about_borrower
+        + " FROM catalog_item i JOIN catalog_edition e ON e.id = i.edition_id"
         " WHERE i.barcode = %s" + rows.for_update("i", "e")
     )
 
@@ -117,11 +138,11 @@ def _scan(barcode: str, patron_id: int | None = None) -> Scanned:
     found = None
     if barcode:
         waiting = HoldStatus.WAITING.value
-        found = rows.fetch(
-            _scan_sql(),
-            [waiting, waiting, patron_id, waiting, patron_id, patron_id, barcode],
-            (Item, "i"),
-        )
+        if patron_id is None:
+            params = [waiting, barcode]
+        else:
+            params = [waiting, waiting, patron_id, waiting, patron_id, patron_id, barcode]
+        found = rows.fetch(_scan_sql(patron_id is not None), params, (Item, "i"))
     if found is None:
         raise NotFound("item_unknown", _("Dit exemplaar kennen we niet. Controleer de barcode."))
     item, title, format, available, waited, held_for_other, own, open_loans = found
@@ -133,15 +154,43 @@ def _scan(barcode: str, patron_id: int | None = None) -> Scanned:
     return Scanned(item, bool(waited), bool(held_for_other), bool(own), open_loans)
 
 
-def _lock_person(person: Any) -> bool:
+def _lock_person(person: Any) -> PersonState:
     """Lock the person: their limits are decided under it, one desk after the other. Returns
-    whether they have a staff role (their loan category), read in the same statement."""
-    lock = rows.for_update("u")
-    sql = (
-        "SELECT EXISTS (SELECT 1 FROM accounts_staffrole s WHERE s.user_id = u.id)"  # noqa: S608
-        f" FROM accounts_user u WHERE u.id = %s{lock}"
+    whether they have a staff role (their loan category) and what their subscription allows
+    today, read in the same statement (``entitlements.person_state``)."""
+    return person_state(person, lock=True)
+
+
+def digital_plan_check(patron, plan) -> None:
+    """Refuse an e-book or audiobook the plan does not allow now: switched off, not in the
+    plan, or its number this month used (the usage meter ``digital_loans`` of this period,
+    ``subscriptions.selectors.usage_of``). Call with the person locked (``_lock_person``):
+    the loan that counts is recorded in the same transaction (``digital_use_record``), so two
+    loans at once cannot both pass the last one."""
+    if plan is None:
+        return
+    refuse_digital(plan)  # before counting anything: off, or not in the plan
+    from bieb.subscriptions import selectors as subscriptions
+
+    usage = subscriptions.usage_of(patron)
+    used = next((m.used for m in usage.meters if m.meter == DIGITAL_METER), 0)
+    refuse_digital(plan, used=used, next_period=usage.period.end)
+
+
+def digital_use_record(patron, plan, *, licence_organisation_id: int | None) -> None:
+    """Count a digital loan as use of the borrower's subscription (usage meter
+    ``digital_loans`` of their own library, else of the licence's), in the caller's
+    transaction. Nothing for a person without a subscription."""
+    if plan is None:
+        return
+    from bieb.subscriptions import services as subscriptions
+
+    organisation_id = patron.home_organisation_id or licence_organisation_id
+    if organisation_id is None:  # a national licence and no library of their own
+        return
+    subscriptions.usage_record(
+        person=patron, meter=DIGITAL_METER, organisation_id=organisation_id, amount=1
     )
-    return bool(rows.value(sql, [person.pk]))
 
 
 def _staff_actor(actor, patron_id: int | None):
@@ -185,18 +234,32 @@ def _eligible_holds(item: Item, today: dt.date):
 def _next_hold(item: Item, today: dt.date, *, title_waited_for: bool = True) -> Hold | None:
     """The first eligible hold, locked; a hold another desk is trapping right now is skipped
     (``SKIP LOCKED``), so two copies returned at once serve two people. ``title_waited_for``
-    False (the scan found nobody waiting for the title) is the common case: no query."""
+    False (the scan found nobody waiting for the title) is the common case: no query.
+
+    A hold of someone whose subscription is off today, or whose plan lends no printed copies,
+    is passed over: it keeps its place in the queue and the copy goes to the next in line.
+    A passed-over hold stays locked until the end of the transaction, so another desk passes
+    it over too rather than waiting for it."""
     if not title_waited_for:
         return None
+    from bieb.accounts.models import User
+
     base = _eligible_holds(item, today)
     for query in (base.filter(item_id=item.pk), base.filter(item__isnull=True)):
-        hold = (
-            query.order_by("placed_at", "pk")
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
-        if hold is not None:
-            return hold
+        passed: list[int] = []
+        while True:
+            hold = (
+                query.exclude(pk__in=passed)
+                .order_by("placed_at", "pk")
+                .select_for_update(skip_locked=True, of=("self",))
+                .first()
+            )
+            if hold is None:
+                break
+            holder = User(pk=hold.patron_id)  # the statement asks for nothing but the id
+            if may_be_trapped_for(person_state(holder, today=today).plan):
+                return hold
+            passed.append(hold.pk)
     return None
 
 
@@ -219,13 +282,17 @@ class CheckinResult:
 
 
 def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk") -> Loan:
-    """Lend the copy ``barcode`` to ``patron`` at ``location``."""
+    """Lend the copy ``barcode`` to ``patron`` at ``location``. A person with a subscription
+    borrows as their plan allows (``entitlements.refuse_physical``: not while it is switched
+    off, not when the plan lends no printed copies, not past its number at once); a person
+    without one as their patron category allows. The use is counted for the subscription by
+    the nightly round (``tasks.report_loan_use``), not here."""
     if channel not in CHANNELS:
         channel = "desk"
     today = _local_today()
     try:
         with transaction.atomic():
-            rights = entitlements_for(patron, is_staff=_lock_person(patron))
+            rights = entitlements_for(patron, state=_lock_person(patron))
             if not rights.physical:
                 if rights.refusal == "no_card":
                     raise DomainError(
@@ -234,6 +301,7 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
                 raise DomainError(
                     "account_blocked", _("Met dit account kun je niet lenen."), status=403
                 )
+            refuse_physical(rights.plan)  # switched off, or no printed copies in the plan
             scanned = _scan(barcode, patron.pk)
             item = scanned.item
             hold = _refuse_unlendable(scanned, patron)
@@ -241,6 +309,9 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
             previous_status = item.status
             policy = policy_for(item.organisation_id, item.edition.format, rights.category)
             open_loans = scanned.open_loans
+            # the plan's number at once and the policy's: the stricter wins, and says so
+            if rights.plan is not None and rights.plan.physical_loans < policy.max_loans:
+                refuse_physical(rights.plan, open_loans=open_loans)
             if open_loans >= policy.max_loans:
                 raise DomainError(
                     "limit_reached",
@@ -431,24 +502,37 @@ def _open_loan_sql() -> str:
         f"SELECT {rows.columns(Loan, 'l')}, u.keep_loan_history,"  # noqa: S608
         " EXISTS (SELECT 1 FROM circulation_notice n WHERE n.loan_id = l.id),"
         " EXISTS (SELECT 1 FROM circulation_hold h WHERE h.patron_id = l.patron_id"
-        " AND h.edition_id = l.edition_id AND h.status IN (%s, %s, %s))"
+        " AND h.edition_id = l.edition_id AND h.status IN (%s, %s, %s)),"
+        # the borrower's own subscription today, and whether they may share a household's
+        " EXISTS (SELECT 1 FROM subscriptions_subscription s WHERE s.person_id = l.patron_id"
+        " AND s.status = 'active' AND s.parent_id IS NULL"
+        " AND (s.last_day IS NULL OR s.last_day >= %s)),"
+        " u.household_id IS NOT NULL"
         " FROM circulation_loan l LEFT JOIN accounts_user u ON u.id = l.patron_id"
         " WHERE l.item_id = %s AND l.returned_at IS NULL" + rows.for_update("l")
     )
 
 
 def _end_open_loan(item: Item, location, now, today: dt.date, result: CheckinResult):
-    """End the copy's open loan, if any (locked, with whether its borrower keeps a history and
-    whether anything else links them to the title, in one written-out statement): the late
-    fee, the return, and the borrower's name taken off when they keep no history."""
+    """End the copy's open loan, if any (locked, with whether its borrower keeps a history,
+    whether anything else links them to the title and whether they may have a subscription,
+    in one written-out statement): the late fee, the return, and the borrower's name taken
+    off when they keep no history — after counting the loan as use of their subscription when
+    the nightly round has not counted it yet (``_count_forgotten_use``)."""
     found = rows.fetch(
         _open_loan_sql(),
-        [HoldStatus.COLLECTED, HoldStatus.CANCELLED, HoldStatus.EXPIRED, item.pk],
+        [
+            HoldStatus.COLLECTED,
+            HoldStatus.CANCELLED,
+            HoldStatus.EXPIRED,
+            rows.date(today),
+            item.pk,
+        ],
         (Loan, "l"),
     )
     if found is None:
         return None
-    loan, keeps_history, has_notices, has_ended_holds = found
+    loan, keeps_history, has_notices, has_ended_holds, subscribed, in_household = found
     loan.edition = item.edition
     result.loan = loan
     result.was_late_days = max(0, (today - loan.due_date).days)
@@ -458,6 +542,8 @@ def _end_open_loan(item: Item, location, now, today: dt.date, result: CheckinRes
     loan.returned_at, loan.return_location, loan.updated_at = now, location, now
     if forget:
         loan.patron = None
+        if subscribed or in_household:
+            _count_forgotten_use(loan, patron_id, today, subscribed=bool(subscribed))
     rows.execute(
         "UPDATE circulation_loan SET returned_at = %s, return_location_id = %s,"
         " patron_id = %s, updated_at = %s WHERE id = %s",
@@ -466,6 +552,34 @@ def _end_open_loan(item: Item, location, now, today: dt.date, result: CheckinRes
     if forget and (has_notices or has_ended_holds):
         forget_title(patron_id, loan)
     return loan
+
+
+def _count_forgotten_use(loan: Loan, patron_id: int, today: dt.date, *, subscribed: bool) -> None:
+    """The borrower's name is about to leave ``loan``: if the nightly round has not counted
+    its lending day yet (``tasks.loan_use_counted``), it never will, so count it now as use of
+    the borrower's subscription (the usage meter ``loans`` of the copy's organisation) — for a
+    borrower with a subscription on that day (``subscribed``: their own, today). A day is
+    counted exactly once: the round counts the day's loans that still name their borrower,
+    this the ones that no longer will. Lent and returned the same day is the common case: no
+    statement but the count itself."""
+    from bieb.accounts.models import User
+    from bieb.circulation import tasks
+    from bieb.subscriptions import services as subscriptions
+
+    lent_on = loan.checked_out_at.astimezone(clock.AMSTERDAM).date()
+    person = User(pk=patron_id)  # the meter asks for nothing but the id
+    if not (lent_on == today and subscribed):
+        if tasks.loan_use_counted(lent_on):
+            return
+        if person_state(person, today=lent_on).plan is None:
+            return
+    subscriptions.usage_record(
+        person=person,
+        meter=tasks.LOANS_METER,
+        organisation_id=loan.organisation_id,
+        amount=1,
+        day=lent_on,
+    )
 
 
 def _set_status(
@@ -620,7 +734,7 @@ def _overdue_charge(loan: Loan, late_days: int) -> Charge | None:
         amount = min(amount, policy.overdue_fee_max_cents)
     if amount <= 0:
         return None
-    return Charge.objects.create(
+    charge = Charge.objects.create(
         patron=loan.patron,
         organisation_id=loan.organisation_id,
         loan=loan,
@@ -629,6 +743,103 @@ def _overdue_charge(loan: Loan, late_days: int) -> Charge | None:
         description=ngettext("%(days)s dag te laat", "%(days)s dagen te laat", late_days)
         % {"days": late_days},
     )
+    _report_charge(charge, loan.edition.title, late_days=late_days)
+    return charge
+
+
+# --- charges: billed through the subscription -----------------------------------------------
+
+#: ``subscriptions.Fee.source`` of the fees circulation reports (``source_id``: the charge)
+FEE_SOURCE = "circulation.charge"
+
+
+def _fee_description(charge: Charge, title: str, late_days: int) -> str:
+    """The invoice line's text: in Dutch whatever language the desk uses, naming the title."""
+    with translation.override("nl"):
+        if charge.kind == ChargeKind.OVERDUE:
+            return ngettext(
+                "Te laat ingeleverd: %(title)s (%(days)s dag)",
+                "Te laat ingeleverd: %(title)s (%(days)s dagen)",
+                late_days,
+            ) % {"title": title, "days": late_days}
+        if charge.kind == ChargeKind.LOST:
+            return _("Vervanging van een verloren exemplaar: %(title)s") % {"title": title}
+        return _("Administratiekosten bij verlies van %(title)s") % {"title": title}
+
+
+def _report_charge(charge: Charge, title: str, *, late_days: int = 0) -> None:
+    """Report ``charge`` to the subscription, which bills it on the borrower's next invoice
+    from the charge's organisation; in the caller's transaction, once per charge (the fee's
+    source is the charge)."""
+    from bieb.network.models import Organisation
+    from bieb.subscriptions import services as subscriptions
+
+    subscriptions.fee_record(
+        person=charge.patron,
+        organisation=Organisation(pk=charge.organisation_id),
+        amount_cents=charge.amount_cents,
+        description=_fee_description(charge, title, late_days),
+        source=FEE_SOURCE,
+        source_id=charge.pk,
+    )
+
+
+def _charge_billed() -> DomainError:
+    return DomainError(
+        "charge_billed",
+        _(
+            "Deze kosten staan al op een factuur en kunnen niet meer worden kwijtgescholden. "
+            "Maak een creditnota via de facturen van dit lid."
+        ),
+        status=409,
+    )
+
+
+def _fee_billed(charge_id: int) -> bool:
+    """Whether the fee of the charge is on an invoice. (A read of the subscriptions' fee: its
+    services answer only whether a waiver happened, not why not.)"""
+    from bieb.subscriptions.models import Fee
+
+    return Fee.objects.filter(
+        source=FEE_SOURCE, source_id=charge_id, invoice_line__isnull=False
+    ).exists()
+
+
+def charge_waive(charge: Charge, *, actor=None) -> Charge:
+    """Waive ``charge``: the borrower no longer owes it, and its fee leaves their next
+    invoice (``subscriptions.services.fee_waive``) in the same transaction. Staff of the
+    charge's organisation who serve members (desk, managers) may waive; ``actor`` None is the
+    system. Refused once it is billed (``charge_billed``) or waived (``charge_waived``)."""
+    from bieb.accounts import access
+    from bieb.subscriptions import services as subscriptions
+
+    with transaction.atomic():
+        locked = Charge.objects.select_for_update().filter(pk=charge.pk).first()
+        if locked is None:
+            raise NotFound("charge_unknown", _("Deze kosten bestaan niet (meer)."))
+        if actor is not None:
+            access.access_organisation(actor, locked.organisation_id, need="members")
+        if locked.waived_at is not None:
+            raise DomainError(
+                "charge_waived", _("Deze kosten zijn al kwijtgescholden."), status=409
+            )
+        if locked.billed_at is not None:
+            raise _charge_billed()
+        if not subscriptions.fee_waive(
+            source=FEE_SOURCE, source_id=locked.pk, actor=actor
+        ) and _fee_billed(locked.pk):
+            raise _charge_billed()
+        # (no fee at all: a charge from before the switch-over, never reported)
+        locked.waived_at = clock.now()
+        locked.save(update_fields=["waived_at", "updated_at"])
+        audit_record(
+            action="circulation.charge_waived",
+            actor=actor,
+            subject=locked,
+            organisation_id=locked.organisation_id,
+            data={"amount_cents": locked.amount_cents, "kind": locked.kind},
+        )
+    return locked
 
 
 def transfer_send(transfer: Transfer, *, actor=None) -> Transfer:
@@ -762,6 +973,10 @@ def hold_place(
         raise DomainError(
             "no_card", _("Voor reserveren heb je een bibliotheekpas nodig."), status=403
         )
+    if rights.plan is not None and rights.plan.on:
+        # a plan without printed copies could never collect it; a subscription that is off
+        # may queue (the hold is passed over until it is on again)
+        refuse_physical(rights.plan)
     if scope not in HoldScope.values:
         raise DomainError("invalid_scope", _("Kies waar het exemplaar vandaan mag komen."))
     if not pickup_location.is_active:
@@ -934,7 +1149,7 @@ def declare_lost(loan: Loan, *, actor=None) -> list[Charge]:
         _lock_item_of(loan)
         locked = (
             Loan.objects.select_for_update(of=("self",))
-            .select_related("item", "patron")
+            .select_related("item", "patron", "edition")
             .filter(pk=loan.pk, returned_at__isnull=True)
             .first()
         )
@@ -948,16 +1163,16 @@ def declare_lost(loan: Loan, *, actor=None) -> list[Charge]:
                 (ChargeKind.LOST_ADMIN, rules.lost_fee_cents),
             ):
                 if amount > 0:
-                    charges.append(
-                        Charge.objects.create(
-                            patron=locked.patron,
-                            organisation_id=locked.organisation_id,
-                            loan=locked,
-                            kind=kind,
-                            amount_cents=amount,
-                            description=str(locked.item.barcode),
-                        )
+                    charge = Charge.objects.create(
+                        patron=locked.patron,
+                        organisation_id=locked.organisation_id,
+                        loan=locked,
+                        kind=kind,
+                        amount_cents=amount,
+                        description=str(locked.item.barcode),
                     )
+                    _report_charge(charge, locked.edition.title)
+                    charges.append(charge)
         locked.returned_at = clock.now()
         locked.return_location_id = locked.item.location_id
         locked.save(update_fields=["returned_at", "return_location", "updated_at"])
