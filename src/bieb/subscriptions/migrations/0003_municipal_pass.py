@@ -6,26 +6,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('network', '0001_initial'),
-        ('subscriptions', '0002_billing'),
+        ("network", "0001_initial"),
+        ("subscriptions", "0002_billing"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MunicipalPass',
+            name="MunicipalPass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code_sha256', models.CharField(max_length=64, verbose_name='controlegetal van de code')),
-                ('valid_until', models.DateField(verbose_name='geldig tot en met')),
-                ('loaded_at', models.DateTimeField(default=bieb.core.clock.now, verbose_name='ingelezen op')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='network.municipality', verbose_name='gemeente')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code_sha256",
+                    models.CharField(max_length=64, verbose_name="controlegetal van de code"),
+                ),
+                ("valid_until", models.DateField(verbose_name="geldig tot en met")),
+                (
+                    "loaded_at",
+                    models.DateTimeField(default=bieb.core.clock.now, verbose_name="ingelezen op"),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="network.municipality",
+                        verbose_name="gemeente",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'stadspas',
-                'verbose_name_plural': 'stadspassen',
-                'constraints': [models.UniqueConstraint(fields=('municipality', 'code_sha256'), name='subscriptions_pass_once')],
+                "verbose_name": "stadspas",
+                "verbose_name_plural": "stadspassen",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("municipality", "code_sha256"), name="subscriptions_pass_once"
+                    )
+                ],
             },
         ),
     ]
