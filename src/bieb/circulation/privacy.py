@@ -29,6 +29,7 @@ from bieb.circulation.models import (
 )
 from bieb.core import clock
 from bieb.core.errors import DomainError
+from bieb.subscriptions import selectors as subscription_selectors
 
 
 def _iso(value) -> str | None:
@@ -138,7 +139,12 @@ def before_delete(user) -> None:
             % {"n": open_loans},
             status=409,
         )
-    if Charge.objects.filter(patron=user, billed_at__isnull=True, waived_at__isnull=True).exists():
+    if (
+        Charge.objects.filter(patron=user, billed_at__isnull=True, waived_at__isnull=True)
+        .exclude(pk__in=_charges_reported(user))
+        .exists()
+        or subscription_selectors.owed_cents(user) > 0
+    ):
         raise DomainError(
             "open_charges",
             _(
@@ -166,3 +172,15 @@ def before_delete(user) -> None:
 PROVIDER = Provider(
     name="circulation", export=export, forget_history=forget_history, before_delete=before_delete
 )
+
+
+def _charges_reported(user) -> list[int]:
+    """Charges reported to subscriptions as fees: what they still cost is in ``owed_cents``
+    (a charge from before the switch-over is not, and counts by itself)."""
+    from bieb.subscriptions.models import Fee
+
+    return list(
+        Fee.objects.filter(person=user, source="circulation.charge").values_list(
+            "source_id", flat=True
+        )
+    )

@@ -306,3 +306,26 @@ def subscription_overview(person: Any, *, today: dt.date | None = None) -> Overv
         cost_whole_period_cents=billing.total_cents(whole),
         plans=plans,
     )
+
+
+def owed_cents(person: Any) -> int:
+    """What the person owes now: fees not yet invoiced (nor waived) plus what is outstanding on
+    their open invoices. Circulation shows it at the self-service machine; an account with
+    money owed cannot be deleted."""
+    from django.db.models import F, Sum
+
+    from bieb.subscriptions.models import DocumentKind, Fee, Invoice, InvoiceStatus
+
+    unbilled = (
+        Fee.objects.filter(
+            person_id=person.pk, invoice_line__isnull=True, waived_at__isnull=True
+        ).aggregate(total=Sum("amount_cents"))["total"]
+        or 0
+    )
+    outstanding = (
+        Invoice.objects.filter(
+            person_id=person.pk, kind=DocumentKind.INVOICE, status=InvoiceStatus.OPEN
+        ).aggregate(total=Sum(F("total_cents") - F("settled_cents")))["total"]
+        or 0
+    )
+    return unbilled + outstanding

@@ -21,7 +21,6 @@ from typing import Any
 
 from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
-from django.db.models import Sum
 from django.utils.crypto import salted_hmac
 
 from bieb.accounts.selectors import person_by_card
@@ -30,6 +29,7 @@ from bieb.circulation.models import Charge, Hold, HoldStatus, Loan
 from bieb.circulation.policies import policy_for
 from bieb.circulation.sip2.session import Session, card_tail
 from bieb.core import clock
+from bieb.subscriptions import selectors as subscription_selectors
 
 log = logging.getLogger("bieb.circulation.sip2")
 
@@ -181,7 +181,9 @@ def patron_summary(person, organisation_id: int) -> PatronSummary:
         patron=person, billed_at__isnull=True, waived_at__isnull=True
     )
     charges = list(open_charges.select_related("loan__item").order_by("created_at", "pk"))
-    fees = open_charges.aggregate(total=Sum("amount_cents"))["total"] or 0
+    # what the person owes: charges not yet invoiced and open invoices (Abonnement 2.0 bills
+    # the charges; an invoiced charge counts until the invoice is paid)
+    fees = subscription_selectors.owed_cents(person)
     return PatronSummary(
         rights=rights,
         loans=loans,

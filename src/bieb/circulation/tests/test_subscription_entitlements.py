@@ -536,3 +536,31 @@ def test_checkout_and_return_ask_no_more_of_the_database_with_a_subscription(net
     # release, the person, the copy, the loan, the status, availability, the audit row; the
     # return: the copy, the loan read and update, status, availability, search, audit row
     assert counts[0] == (8, 9)
+
+
+def test_a_charge_counts_as_owed_until_its_invoice_is_paid(net, plans):
+    from bieb.circulation import privacy
+    from bieb.circulation.sip2.patrons import patron_summary
+    from bieb.core.errors import DomainError
+    from bieb.subscriptions import ledger
+    from bieb.subscriptions.invoicing import billing_run
+    from bieb.subscriptions.models import Invoice, PaymentMethod
+
+    charge = _late_charge(net)
+    person = charge.patron
+    assert patron_summary(person, net.org.pk).fees_cents == 100
+    with pytest.raises(DomainError) as refused:
+        privacy.before_delete(person)
+    assert refused.value.code == "open_charges"
+
+    billing_run(today=clock.today())  # the fee goes on an invoice: still owed
+    invoice = Invoice.objects.get(person=person)
+    assert patron_summary(person, net.org.pk).fees_cents == invoice.total_cents == 100
+    with pytest.raises(DomainError):
+        privacy.before_delete(person)
+
+    ledger.payment_mark_paid(
+        ledger.payment_create(person=person, method=PaymentMethod.IDEAL, invoices=[invoice])
+    )
+    assert patron_summary(person, net.org.pk).fees_cents == 0
+    privacy.before_delete(person)  # nothing owed any more: no refusal
