@@ -29,9 +29,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -1027,27 +1027,17 @@ def usage_record(
         raise ValueError(meter)
     day = day or clock.today()
     start = usage_period_start(person, day)
-    with transaction.atomic():
-        updated = UsageMeter.objects.filter(
-            person_id=person.pk, meter=meter, period_start=start, organisation_id=organisation_id
-        ).update(used=Greatest(F("used") + amount, Value(0)))
-        if not updated:
-            try:
-                with transaction.atomic():
-                    UsageMeter.objects.create(
-                        person_id=person.pk,
-                        meter=meter,
-                        period_start=start,
-                        organisation_id=organisation_id,
-                        used=max(amount, 0),
-                    )
-            except IntegrityError:
-                UsageMeter.objects.filter(
-                    person_id=person.pk,
-                    meter=meter,
-                    period_start=start,
-                    organisation_id=organisation_id,
-                ).update(used=Greatest(F("used") + amount, Value(0)))
+    table = connection.ops.quote_name(UsageMeter._meta.db_table)
+    # one statement, both databases: a first use inserts the row, a later one adds to it
+    # (never below zero); the unique constraint makes two at once add up, not collide
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (person_id, meter, period_start, organisation_id, used) "  # noqa: S608 - names from _meta
+            "VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (person_id, meter, period_start, organisation_id) DO UPDATE SET "
+            f"used = CASE WHEN {table}.used + %s < 0 THEN 0 ELSE {table}.used + %s END",
+            [person.pk, meter, start, organisation_id, max(amount, 0), amount, amount],
+        )
 
 
 # --- add-ons ------------------------------------------------------------------------------------
