@@ -175,6 +175,10 @@ class ProviderPayment:
     sequence_type: str = "oneoff"
     #: the mandate a paid ``first`` payment established at the provider (Mollie ``mdt_...``)
     mandate_id: str = ""
+    #: the account the bank paid from (iDEAL's ``details.consumerAccount`` / ``consumerName``):
+    #: verified by the person's own bank, it is the account a first payment's mandate is for
+    consumer_account: str = ""
+    consumer_name: str = ""
 
 
 class Provider(Protocol):
@@ -311,6 +315,8 @@ class MollieProvider:
                 checkout_url=str((links.get("checkout") or {}).get("href") or ""),
                 sequence_type=str(data.get("sequenceType") or "oneoff"),
                 mandate_id=str(data.get("mandateId") or ""),
+                consumer_account=str((data.get("details") or {}).get("consumerAccount") or ""),
+                consumer_name=str((data.get("details") or {}).get("consumerName") or ""),
             )
         except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
             raise _bad_answer() from None
@@ -323,6 +329,10 @@ def _field(data: dict[str, Any] | None, name: str) -> str:
 
 
 # --- the local test provider ----------------------------------------------------------------------
+
+
+#: the account the local test bank pays from
+LOCAL_TEST_IBAN = "NL91ABNA0417164300"
 
 
 class LocalTestProvider:
@@ -371,6 +381,9 @@ class LocalTestProvider:
             checkout_url=payment.checkout_url,
             sequence_type="first" if first else "oneoff",
             mandate_id=f"mdt_local_{payment.pk}" if first and status == PaymentStatus.PAID else "",
+            # the test bank pays from the IBAN of the Dutch test examples
+            consumer_account=LOCAL_TEST_IBAN if status == PaymentStatus.PAID else "",
+            consumer_name=payment.person.full_name if status == PaymentStatus.PAID else "",
         )
 
 
@@ -675,14 +688,41 @@ def webhook_handle(provider_name: str, payment_id: str) -> str:
     return outcome
 
 
+def _mandate_from_first_payment(payment: Payment, remote: ProviderPayment) -> str:
+    """A paid first payment gives the person a SEPA mandate for the account their own bank
+    paid from (the Dutch "machtigen via iDEAL"): later invoices are collected by direct debit
+    (``sepa``). An account the mandate cannot be for (outside SEPA) leaves the payment paid
+    and the person without a mandate, audited."""
+    from bieb.subscriptions import mandates
+
+    if not remote.consumer_account:
+        return "paid"
+    try:
+        mandates.mandate_create(
+            person=payment.person,
+            iban=remote.consumer_account,
+            account_holder=remote.consumer_name or payment.person.full_name or "-",
+            actor=payment.person,
+        )
+    except DomainError as refusal:
+        audit_record(
+            action="subscriptions.first_payment_no_mandate",
+            subject=payment,
+            data={"code": refusal.code},
+        )
+        return "paid"
+    return "paid_mandate"
+
+
 def _apply(payment: Payment, remote: ProviderPayment) -> str:
     """Apply the provider's status to a locked payment (through ``ledger``)."""
     status = remote.status
     if status == PaymentStatus.PAID:
         if payment.status == PaymentStatus.PAID:
             return "already_paid"
-        # also after failed: the provider has the money, so the invoices are settled
         ledger.payment_mark_paid(payment)
+        if payment.sequence_type == SequenceType.FIRST:
+            return _mandate_from_first_payment(payment, remote)
         return "paid"
     if status in FINAL_FAILED:
         if payment.status == PaymentStatus.PAID:

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bieb.core import clock
 from bieb.core.errors import DomainError, NotFound
 from bieb.core.money import format_eur
-from bieb.subscriptions import payments
+from bieb.subscriptions import mandates, payments
 from bieb.subscriptions.models import InvoiceStatus, PaymentMethod, PaymentStatus
 
 
@@ -45,6 +45,25 @@ class PayForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": gettext_lazy("Kies hoe je wilt betalen.")},
     )
+
+
+class PayAndMandateForm(PayForm):
+    """The pay form for a person without a mandate: with iDEAL they may also let later
+    invoices be collected from the account they pay from."""
+
+    mandate = forms.BooleanField(
+        label=gettext_lazy(
+            "Betaal je volgende facturen automatisch: ik machtig de bibliotheek om ze af te "
+            "schrijven van de rekening waarmee ik nu met iDEAL betaal."
+        ),
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mandate") and data.get("method") != PaymentMethod.IDEAL:
+            self.add_error("mandate", _("Een machtiging geef je met een betaling via iDEAL."))
+        return data
 
 
 class LocalChoiceForm(forms.Form):
@@ -83,7 +102,10 @@ def _pay(request: HttpRequest, invoices: list, *, single=None) -> HttpResponse:
     owing = [i for i in invoices if i.status == InvoiceStatus.OPEN and i.outstanding_cents > 0]
     under_way = payments.under_way([i.pk for i in owing])
     payable = [i for i in owing if under_way.get(i.pk) != PaymentMethod.DIRECT_DEBIT]
-    form = PayForm(request.POST if request.method == "POST" else None)
+    can_mandate = mandates.mandate_of(request.user) is None
+    form = (PayAndMandateForm if can_mandate else PayForm)(
+        request.POST if request.method == "POST" else None
+    )
     refusal, status = "", 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -95,6 +117,7 @@ def _pay(request: HttpRequest, invoices: list, *, single=None) -> HttpResponse:
                     reverse("payments:result", args=[p.pk])
                 ),
                 actor=request.user,
+                first=bool(form.cleaned_data.get("mandate")),
             )
         except DomainError as exc:
             refusal, status = exc.message, exc.status

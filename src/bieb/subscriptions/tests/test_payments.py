@@ -19,7 +19,7 @@ from bieb.accounts.tests.factories import OrganisationFactory, UserFactory
 from bieb.core import clock
 from bieb.core.errors import DomainError
 from bieb.core.models import AuditEvent
-from bieb.subscriptions import ledger, payments
+from bieb.subscriptions import ledger, mandates, payments
 from bieb.subscriptions.invoicing import NewLine, invoice_create
 from bieb.subscriptions.models import (
     Invoice,
@@ -343,10 +343,35 @@ def test_a_first_payment_makes_a_customer_and_asks_for_sequence_first(mollie):
     assert payment_call["json"]["customerId"] == "cst_8wmqcHMN4U"
     assert customer_call["headers"]["Idempotency-Key"] != payment_call["headers"]["Idempotency-Key"]
     assert payment.sequence_type == SequenceType.FIRST
-    assert payments.webhook_handle("mollie", "tr_Fk2mWn8qPz") == "paid"
+    assert payments.webhook_handle("mollie", "tr_Fk2mWn8qPz") == "paid_mandate"
     audit = AuditEvent.objects.get(action="subscriptions.webhook")
     assert audit.data["mandate"] == "mdt_h3gAaD5zP"
     assert "NL55INGB0000000000" not in json.dumps(audit.data)  # no IBAN in the audit log
+    # the account the bank paid from is the one later invoices are collected from (SEPA)
+    mandate = mandates.mandate_of(person)
+    assert (mandate.iban, mandate.account_holder) == ("NL55INGB0000000000", "A. de Vries")
+    assert mandate.sequence_type == SequenceType.FIRST  # its first collection is FRST
+
+
+def test_a_first_payment_through_the_pay_page_gives_a_mandate(local, client):
+    person = UserFactory(first_name="Bo", last_name="Smit")
+    invoice = invoice_for(person)
+    client.force_login(person)
+    page = client.get("/mijn/betalen").content.decode()
+    assert "ik machtig de bibliotheek" in page
+
+    refused_page = client.post("/mijn/betalen", {"method": "creditcard", "mandate": "on"})
+    assert refused_page.status_code == 400
+    assert "Een machtiging geef je met een betaling via iDEAL." in refused_page.content.decode()
+
+    checkout = client.post("/mijn/betalen", {"method": "ideal", "mandate": "on"})["Location"]
+    choose(client, checkout, "paid")
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    mandate = mandates.mandate_of(person)
+    assert mandate.iban == payments.LOCAL_TEST_IBAN and mandate.account_holder == "Bo Smit"
+    assert "ik machtig de bibliotheek" not in client.get("/mijn/betalen").content.decode()
 
 
 def test_online_payment_is_not_offered_without_a_provider(settings, client):
