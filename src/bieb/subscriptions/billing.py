@@ -74,10 +74,22 @@ class PriceBook:
     sorted by date. A period is priced by the row in effect on its first day."""
 
     rows: dict[int, list[tuple[dt.date, int, int]]] = field(default_factory=dict)
+    #: VAT rates by effective date where a price row sets one: ``{plan_id: [(from, bp)]}``
+    vat_rows: dict[int, list[tuple[dt.date, int]]] = field(default_factory=dict)
 
-    def add(self, plan_id: int, effective_from: dt.date, monthly: int, yearly: int) -> None:
+    def add(
+        self,
+        plan_id: int,
+        effective_from: dt.date,
+        monthly: int,
+        yearly: int,
+        vat_rate_bp: int | None = None,
+    ) -> None:
         self.rows.setdefault(plan_id, []).append((effective_from, monthly, yearly))
         self.rows[plan_id].sort()
+        if vat_rate_bp is not None:
+            self.vat_rows.setdefault(plan_id, []).append((effective_from, vat_rate_bp))
+            self.vat_rows[plan_id].sort()
 
     def price(self, plan_id: int, interval: str, period_start: dt.date) -> int:
         rows = self.rows.get(plan_id, [])
@@ -86,6 +98,13 @@ class PriceBook:
             raise LookupError(f"plan {plan_id} has no price on {period_start}")
         _from, monthly, yearly = rows[index]
         return yearly if interval == periods.YEAR else monthly
+
+    def vat(self, plan_id: int, period_start: dt.date, default: int) -> int:
+        """The VAT rate for a period starting on ``period_start``: the latest dated rate in
+        effect then, else ``default`` (the plan's own rate)."""
+        rows = self.vat_rows.get(plan_id, [])
+        index = bisect.bisect_right([r[0] for r in rows], period_start) - 1
+        return rows[index][1] if index >= 0 else default
 
 
 @dataclass(frozen=True)
@@ -201,10 +220,10 @@ def price_book_for(plan_ids: Iterable[int]) -> PriceBook:
     from bieb.subscriptions.models import PlanPrice
 
     book = PriceBook()
-    for plan_id, effective_from, monthly, yearly in PlanPrice.objects.filter(
+    for plan_id, effective_from, monthly, yearly, vat in PlanPrice.objects.filter(
         plan_id__in=set(plan_ids)
-    ).values_list("plan_id", "effective_from", "monthly_cents", "yearly_cents"):
-        book.add(plan_id, effective_from, monthly, yearly)
+    ).values_list("plan_id", "effective_from", "monthly_cents", "yearly_cents", "vat_rate_bp"):
+        book.add(plan_id, effective_from, monthly, yearly, vat)
     return book
 
 

@@ -189,7 +189,25 @@ class PlanPriceForm(RefusalFormMixin, forms.Form):
         required=False,
         help_text=_("Alleen voor een dagpas; anders leeg laten."),
     )
-    domain_code_fields = {"date_in_past": "effective_from", "youth_is_free": "monthly"}
+    vat_rate = forms.DecimalField(
+        label=_("Btw-tarief in procenten"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        help_text=_(
+            "Alleen als het tarief verandert, bijvoorbeeld 21. Leeg: het tarief blijft zoals het is."
+        ),
+    )
+    domain_code_fields = {
+        "date_in_past": "effective_from",
+        "youth_is_free": "monthly",
+        "vat_rate_invalid": "vat_rate",
+    }
+
+    def clean_vat_rate(self) -> int | None:
+        value = self.cleaned_data.get("vat_rate")
+        return None if value is None else int(value * 100)
 
     def __init__(self, *args, plans: Iterable[Plan] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -434,7 +434,7 @@ def settle(
             return outcome
         for line in billing.billable_lines(timeline, prices, start, horizon):
             if line.amount_cents:
-                outcome.invoice_lines.append(_subscription_line(state, plans, line))
+                outcome.invoice_lines.append(_subscription_line(state, plans, prices, line))
         return outcome
     start = settle_from(state)
     end = max(horizon, state.billed_until or horizon)
@@ -462,7 +462,7 @@ def settle(
                     LineKind.SUBSCRIPTION,
                     _describe(plan, first, last, days, extra=extra),
                     difference,
-                    plan.vat_rate_bp,
+                    prices.vat(plan_id, period.start, plan.vat_rate_bp),
                     subscription_id=state.pk,
                     plan_id=plan_id,
                     period_start=period.start,
@@ -480,7 +480,7 @@ def settle(
                     LineKind.SUBSCRIPTION,
                     _describe(plan, period.start, period.end - ONE_DAY, period.days, extra=extra),
                     -difference,
-                    plan.vat_rate_bp,
+                    prices.vat(plan_id, period.start, plan.vat_rate_bp),
                     subscription_id=state.pk,
                     plan_id=plan_id,
                     period_start=period.start,
@@ -501,13 +501,15 @@ def settle_from(state: SubState) -> dt.date:
     return start
 
 
-def _subscription_line(state: SubState, plans: dict[int, Plan], line: billing.Line) -> NewLine:
+def _subscription_line(
+    state: SubState, plans: dict[int, Plan], prices: billing.PriceBook, line: billing.Line
+) -> NewLine:
     plan = plans[line.plan_id]
     return NewLine(
         LineKind.SUBSCRIPTION,
         _describe(plan, line.first_day, line.last_day, line.days),
         line.amount_cents,
-        plan.vat_rate_bp,
+        prices.vat(line.plan_id, line.period.start, plan.vat_rate_bp),
         subscription_id=state.pk,
         plan_id=line.plan_id,
         period_start=line.period.start,

@@ -112,6 +112,11 @@ class PlanPrice(models.Model):
     yearly_cents = models.IntegerField(_("prijs per jaar (cent)"))
     #: the price of one pass (day pass); 0 for subscription plans
     one_off_cents = models.IntegerField(_("prijs per keer (cent)"), default=0)
+    #: the VAT rate from this date (basis points); empty: the plan's ``vat_rate_bp``. Like the
+    #: price, a period is taxed at the rate in effect on its first day
+    vat_rate_bp = models.PositiveSmallIntegerField(
+        _("btw-tarief (basispunten)"), null=True, blank=True
+    )
     effective_from = models.DateField(_("geldig vanaf"))
     created_at = models.DateTimeField(_("aangemaakt op"), default=clock.now)
 
@@ -127,6 +132,10 @@ class PlanPrice(models.Model):
                 & Q(yearly_cents__gte=0)
                 & Q(one_off_cents__gte=0),
                 name="subscriptions_price_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(vat_rate_bp__isnull=True) | Q(vat_rate_bp__lte=FULL_RATE_BP),
+                name="subscriptions_price_vat_sane",
             ),
         ]
 

@@ -41,6 +41,7 @@ from bieb.core.audit import audit_record
 from bieb.core.errors import DomainError, NotFound
 from bieb.subscriptions import billing, periods
 from bieb.subscriptions.models import (
+    FULL_RATE_BP,
     ChangeKind,
     Fee,
     Interval,
@@ -893,10 +894,12 @@ def plan_price_schedule(
     yearly_cents: int,
     effective_from: dt.date,
     one_off_cents: int = 0,
+    vat_rate_bp: int | None = None,
     actor: Any = None,
 ) -> PlanPrice:
-    """Set a plan's price from ``effective_from`` (today or later). Periods that started
-    before it keep their price: a period is priced by the row in effect on its first day."""
+    """Set a plan's price (and, when given, its VAT rate in basis points) from
+    ``effective_from`` (today or later). Periods that started before it keep their price and
+    rate: a period is priced and taxed by the row in effect on its first day."""
     with transaction.atomic():
         if effective_from < clock.today():
             raise _date_in_past()
@@ -904,6 +907,14 @@ def plan_price_schedule(
         if any(not isinstance(a, int) or a < 0 for a in amounts):
             raise DomainError(
                 "price_invalid", _("Een prijs is een heel aantal centen, nul of meer.")
+            )
+        if vat_rate_bp is not None and (
+            not isinstance(vat_rate_bp, int) or not 0 <= vat_rate_bp <= FULL_RATE_BP
+        ):
+            raise DomainError(
+                "vat_rate_invalid",
+                _("Het btw-tarief ligt tussen 0 en 100 %."),
+                details={"field": "vat_rate"},
             )
         if plan.max_age is not None and plan.max_age < YOUTH_AGE and any(amounts):
             raise DomainError(
@@ -916,6 +927,7 @@ def plan_price_schedule(
                 "monthly_cents": monthly_cents,
                 "yearly_cents": yearly_cents,
                 "one_off_cents": one_off_cents,
+                "vat_rate_bp": vat_rate_bp,
             },
         )
         audit_record(
@@ -927,6 +939,7 @@ def plan_price_schedule(
                 "monthly_cents": monthly_cents,
                 "yearly_cents": yearly_cents,
                 "one_off_cents": one_off_cents,
+                "vat_rate_bp": vat_rate_bp,
             },
         )
     return price

@@ -250,6 +250,9 @@ def _prices_page(request: HttpRequest, form: forms.PlanPriceForm, status: int = 
             "monthly": format_eur(price.monthly_cents),
             "yearly": format_eur(price.yearly_cents),
             "one_off": format_eur(price.one_off_cents) if price.one_off_cents else "",
+            "vat": f"{price.vat_rate_bp / 100:g}".replace(".", ",")
+            if price.vat_rate_bp is not None
+            else "",
         }
 
     rows = [
@@ -286,6 +289,7 @@ def prices(request: HttpRequest) -> HttpResponse:
             monthly_cents=data["monthly"],
             yearly_cents=data["yearly"],
             one_off_cents=data["one_off"],
+            vat_rate_bp=data["vat_rate"],
             effective_from=data["effective_from"],
             actor=request.user,
         )

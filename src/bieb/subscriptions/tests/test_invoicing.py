@@ -354,3 +354,32 @@ def test_cancelling_a_yearly_subscription_credits_the_rest_of_the_year(org, plan
 
     days = (last_day - D(2026, 3, 1)).days + 1
     assert net_billed(person) == 10_000 + days * 10_000 // 365
+
+
+def test_a_new_vat_rate_applies_from_the_next_period_like_a_price(org, plans):
+    from bieb.subscriptions.models import Plan
+
+    person = resident(org)
+    sign_up(person, D(2026, 12, 15))
+    run(D(2026, 12, 15))
+    with at(D(2026, 12, 20)):
+        with pytest.raises(DomainError) as refused:
+            services.plan_price_schedule(
+                plan=Plan.objects.get(code="basis"), monthly_cents=1_000, yearly_cents=10_000,
+                effective_from=D(2027, 1, 1), vat_rate_bp=10_001,
+            )  # fmt: skip
+        assert refused.value.code == "vat_rate_invalid"
+        services.plan_price_schedule(
+            plan=Plan.objects.get(code="basis"), monthly_cents=1_000, yearly_cents=10_000,
+            effective_from=D(2027, 1, 1), vat_rate_bp=2_100,
+        )  # fmt: skip
+        services.subscription_switch_off(person=person)
+    with at(D(2026, 12, 22)):
+        services.subscription_switch_on(person=person)  # December is settled with a credit
+
+    run(D(2027, 1, 15))
+
+    december = InvoiceLine.objects.filter(period_start=D(2026, 12, 15))
+    assert {line.vat_rate_bp for line in december} == {900}  # began before the new rate
+    january = InvoiceLine.objects.get(period_start=D(2027, 1, 15), invoice__kind="invoice")
+    assert january.vat_rate_bp == 2_100 and january.vat_cents == vat_in(january.amount_cents, 2_100)
