@@ -41,7 +41,12 @@ from django.utils.translation import gettext as _
 
 from bieb.catalog import services as catalog_services
 from bieb.catalog.models import DIGITAL_FORMATS, DigitalLicence, Edition, LicenceModel
-from bieb.circulation.entitlements import Entitlements, entitlements_for
+from bieb.circulation.entitlements import (
+    Entitlements,
+    entitlements_for,
+    may_be_offered_digital,
+    person_state,
+)
 from bieb.circulation.models import DigitalHold, DigitalLoan, HoldStatus, Notice, NoticeKind
 from bieb.circulation.policies import policy_for
 from bieb.circulation.services import (  # one person lock for printed and digital
@@ -601,6 +606,9 @@ def _offer_free_slots(edition_id: int, *, borrower_id: int | None = None) -> lis
     for hold in waiting.iterator(chunk_size=200):
         if slots.room() < 1:
             break
+        # a hold of someone switched off keeps its place but is passed over (Abonnement 2.0)
+        if not may_be_offered_digital(person_state(hold.patron, today=today).plan):
+            continue
         if not slots.take(hold.patron.home_organisation_id) or hold.patron_id == borrower_id:
             continue
         updated = DigitalHold.objects.filter(pk=hold.pk, status=HoldStatus.WAITING).update(

@@ -215,6 +215,12 @@ def may_be_trapped_for(plan: PlanRights | None) -> bool:
     return plan is None or (plan.on and plan.physical_loans > 0)
 
 
+def may_be_offered_digital(plan: PlanRights | None) -> bool:
+    """Whether a free licence slot may be offered to a digital hold of someone with ``plan``:
+    not while their subscription is off, and not when their plan lends no e-books."""
+    return plan is None or (plan.on and plan.digital_loans_per_month > 0)
+
+
 # --- refusals by the plan ---------------------------------------------------------------------
 
 

@@ -564,3 +564,23 @@ def test_a_charge_counts_as_owed_until_its_invoice_is_paid(net, plans):
     )
     assert patron_summary(person, net.org.pk).fees_cents == 0
     privacy.before_delete(person)  # nothing owed any more: no refusal
+
+
+def test_a_digital_hold_is_passed_over_while_switched_off_and_keeps_its_place(net, plans):
+    from bieb.circulation.models import DigitalHold
+
+    edition = EditionFactory(title="Het Achterhuis", format=Format.EBOOK)
+    catalog_services.licence_create(edition=edition, model=LicenceModel.ONE_COPY_ONE_USER)
+    reader, first, second = (subscribed(home_organisation=net.org) for _ in range(3))
+    with at(DAY):
+        loan = borrow(reader, edition)
+        first_hold = digital.digital_hold_place(patron=first, edition=edition)
+        second_hold = digital.digital_hold_place(patron=second, edition=edition)
+        subscriptions.subscription_switch_off(person=first)
+
+        digital.digital_return(loan)
+
+    first_hold.refresh_from_db()
+    second_hold.refresh_from_db()
+    assert (first_hold.status, second_hold.status) == (HoldStatus.WAITING, HoldStatus.READY)
+    assert DigitalHold.objects.filter(patron=first, status=HoldStatus.WAITING).exists()
