@@ -24,7 +24,12 @@ from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
 from bieb.accounts.selectors import person_by_card
-from bieb.circulation.entitlements import Entitlements, entitlements_for
+from bieb.circulation.entitlements import (
+    Entitlements,
+    entitlements_for,
+    may_be_trapped_for,
+    person_state,
+)
 from bieb.circulation.models import Charge, Hold, HoldStatus, Loan
 from bieb.circulation.policies import policy_for
 from bieb.circulation.sip2.session import Session, card_tail
@@ -157,12 +162,20 @@ class PatronSummary:
     charges: list[Charge]
     fees_cents: int
     max_loans: int
+    #: the subscription's rights today (None: no subscription, the category decides)
+    plan: Any = None
+
+    @property
+    def plan_refuses_loans(self) -> bool:
+        """The subscription is off, or its plan lends no printed copies."""
+        return self.plan is not None and not may_be_trapped_for(self.plan)
 
 
 def patron_summary(person, organisation_id: int) -> PatronSummary:
     """Loans, holds and open charges of ``person``; limits as the terminal's organisation
     applies them (its general policy for the person's category)."""
     rights = entitlements_for(person)
+    plan = person_state(person).plan
     today = clock.today()
     loans = list(
         Loan.objects.filter(patron=person, returned_at__isnull=True)
@@ -192,7 +205,11 @@ def patron_summary(person, organisation_id: int) -> PatronSummary:
         holds_waiting=[h for h in holds if h.status != HoldStatus.READY],
         charges=charges,
         fees_cents=fees,
-        max_loans=policy_for(organisation_id, "", rights.category).max_loans,
+        max_loans=min(
+            policy_for(organisation_id, "", rights.category).max_loans,
+            plan.physical_loans if plan is not None and plan.on else 10**6,
+        ),
+        plan=plan,
     )
 
 
@@ -204,6 +221,10 @@ def patron_status_flags(summary: PatronSummary | None) -> str:
     flags = [" "] * 14
     if not summary.rights.physical:
         flags[CHARGE_DENIED] = flags[RENEWAL_DENIED] = "Y"
+    elif summary.plan_refuses_loans:
+        # switched off, or a plan without printed copies: no new loans; renewing what is at
+        # home stays possible (decision 0015)
+        flags[CHARGE_DENIED] = "Y"
     if not summary.rights.holds:
         flags[HOLD_DENIED] = "Y"
     if len(summary.loans) >= summary.max_loans:

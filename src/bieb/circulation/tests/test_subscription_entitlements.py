@@ -584,3 +584,21 @@ def test_a_digital_hold_is_passed_over_while_switched_off_and_keeps_its_place(ne
     second_hold.refresh_from_db()
     assert (first_hold.status, second_hold.status) == (HoldStatus.WAITING, HoldStatus.READY)
     assert DigitalHold.objects.filter(patron=first, status=HoldStatus.WAITING).exists()
+
+
+def test_the_self_service_machine_sees_charge_privileges_denied_while_switched_off(net, plans):
+    from bieb.circulation.sip2.patrons import (
+        CHARGE_DENIED,
+        RENEWAL_DENIED,
+        patron_status_flags,
+        patron_summary,
+    )
+
+    person = subscribed(home_organisation=net.org)  # basis: 3 at once
+    with at(DAY):
+        on = patron_summary(person, net.org.pk)
+        subscriptions.subscription_switch_off(person=person)
+        off = patron_summary(person, net.org.pk)
+    assert on.max_loans == 3 and patron_status_flags(on)[CHARGE_DENIED] == " "
+    flags = patron_status_flags(off)
+    assert flags[CHARGE_DENIED] == "Y" and flags[RENEWAL_DENIED] == " "  # renewing stays
