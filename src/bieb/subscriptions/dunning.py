@@ -44,8 +44,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, Value
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
@@ -54,7 +53,7 @@ from django.utils.translation import gettext as _
 from bieb.core import clock
 from bieb.core.audit import audit_record
 from bieb.core.money import format_eur
-from bieb.subscriptions import ledger, payments, periods
+from bieb.subscriptions import ledger, payments
 from bieb.subscriptions.models import (
     ChangeKind,
     DocumentKind,
@@ -163,19 +162,11 @@ def invoice_paid(invoice: Invoice) -> None:
 
 
 def _mark_rebill(subscription: Subscription, today: dt.date) -> None:
-    """The billing run settles from the period containing today (the rule of
-    ``services._audit``): days switched off are credited, days on again are billed."""
-    if subscription.billed_until is None:
-        return
-    start = periods.period_containing(
-        today,
-        interval=subscription.interval,
-        anchor_day=subscription.anchor_day,
-        anchor_month=subscription.anchor_month,
-    ).start
-    Subscription.objects.filter(pk=subscription.pk).update(
-        rebill_from=Least(Coalesce("rebill_from", Value(start)), Value(start))
-    )
+    """The billing run settles from the period containing today: days switched off are
+    credited, days on again are billed (``services.mark_for_settling``, add-ons included)."""
+    from bieb.subscriptions import services
+
+    services.mark_for_settling(subscription, today)
 
 
 def _switch_off(person_id: int, today: dt.date, invoices: list[Invoice]) -> Subscription | None:

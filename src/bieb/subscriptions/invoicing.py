@@ -74,6 +74,7 @@ __all__ = [
     "invoice_preview",
     "invoice_void",
     "issuer_of",
+    "split_by_rate",
     "vat_in",
 ]
 
@@ -269,8 +270,12 @@ def invoice_credit(invoice: Invoice, *, amount_cents: int, reason: str, actor: A
     takes money off what the person owes; it does not change which days were billed."""
     with transaction.atomic():
         locked = _final_invoice(invoice)
+        # what staff credited on it before (the run's settling credit notes may name it too,
+        # for days of several invoices: they are not counted here)
         credited = sum(
-            c.total_cents for c in locked.credit_notes.exclude(status=InvoiceStatus.DRAFT)
+            InvoiceLine.objects.filter(
+                invoice__corrects=locked, kind=LineKind.CORRECTION
+            ).values_list("amount_cents", flat=True)
         )
         if not isinstance(amount_cents, int) or amount_cents <= 0:
             raise DomainError(
@@ -289,21 +294,46 @@ def invoice_credit(invoice: Invoice, *, amount_cents: int, reason: str, actor: A
                 _("Schrijf op waarom je crediteert."),
                 details={"field": "reason"},
             )
-        vat_rate = max((line.vat_rate_bp for line in locked.lines.all()), default=0)
         with translation.override("nl"):
             description = _("Creditering van factuur %(number)s: %(reason)s") % {
                 "number": locked.number,
                 "reason": reason,
             }
+        # the credit is split over the invoice's VAT rates in proportion to their amounts, so
+        # crediting the whole invoice takes off exactly the VAT it charged at each rate
+        lines = [
+            NewLine(LineKind.CORRECTION, description, part, rate)
+            for rate, part in split_by_rate(locked.lines.all(), amount_cents)
+            if part
+        ]
         return invoice_create(
             person=locked.person,
             organisation_id=locked.organisation_id,
             kind=DocumentKind.CREDIT_NOTE,
             corrects=locked,
             subscription=locked.subscription,
-            lines=[NewLine(LineKind.CORRECTION, description, amount_cents, vat_rate)],
+            lines=lines,
             actor=actor,
         )
+
+
+def split_by_rate(lines: Iterable[Any], amount_cents: int) -> list[tuple[int, int]]:
+    """``amount_cents`` shared over the VAT rates of ``lines`` in proportion to their amounts,
+    in whole cents by the largest remainder (ties to the lower rate): ``[(rate, cents)]``."""
+    by_rate: dict[int, int] = defaultdict(int)
+    for line in lines:
+        by_rate[line.vat_rate_bp] += line.amount_cents
+    total = sum(by_rate.values())
+    if total <= 0:
+        return [(0, amount_cents)]
+    shares = []
+    for rate in sorted(by_rate):
+        exact = amount_cents * by_rate[rate]
+        shares.append([rate, exact // total, exact % total])
+    left = amount_cents - sum(share[1] for share in shares)
+    for share in sorted(shares, key=lambda x: (-x[2], x[0]))[:left]:
+        share[1] += 1
+    return [(rate, cents) for rate, cents, _rest in shares]
 
 
 def invoice_void(invoice: Invoice, *, reason: str, actor: Any) -> Invoice:
@@ -894,8 +924,10 @@ def _run_chunk(
     invoiced = _invoiced(states.values())
     issuers = _issuers(people)
     fees: dict[tuple[int, int], list[Fee]] = defaultdict(list)
-    for fee in Fee.objects.filter(
-        person_id__in=people, invoice_line__isnull=True, waived_at__isnull=True
+    # locked (and one a concurrent run holds skipped), so a fee is billed once and never both
+    # billed and waived
+    for fee in _lock(
+        Fee.objects.filter(person_id__in=people, invoice_line__isnull=True, waived_at__isnull=True)
     ).order_by("pk"):
         fees[(fee.person_id, fee.organisation_id)].append(fee)
     by_person: dict[int, list[SubState]] = defaultdict(list)
@@ -938,14 +970,24 @@ def _run_chunk(
             )  # fmt: skip
             report.credit_notes += 1
             report.credited_cents += sum(line.amount_cents for line in credit_lines)
-    written = _write(documents, today)
+    _write(documents, today)
     _mark_billed(updates)
-    if any(d.kind == DocumentKind.CREDIT_NOTE for d in documents):
-        from bieb.subscriptions import ledger
+    _apply_credit(people)
 
-        for invoice in written:
-            if invoice.kind == DocumentKind.CREDIT_NOTE and invoice.total_cents:
-                ledger.credit_note_apply(Invoice(pk=invoice.pk))
+
+def _apply_credit(people: list[int]) -> None:
+    """Use what is left on the people's credit notes (new ones and older ones) against what
+    they owe their organisations: a credit note does not wait for a direct debit."""
+    from bieb.subscriptions import ledger
+
+    for pk in (
+        Invoice.objects.filter(
+            person_id__in=people, kind=DocumentKind.CREDIT_NOTE, status=InvoiceStatus.OPEN
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        ledger.credit_note_apply(Invoice(pk=pk))
 
 
 def _mark_billed(updates: list[tuple[int, dt.date]]) -> None:
@@ -1050,7 +1092,10 @@ def invoice_preview(subscription: Subscription, *, today: dt.date | None = None)
         lines += outcome.invoice_lines
         credits += outcome.credit_lines
     fees = Fee.objects.filter(
-        person_id=subscription.person_id, invoice_line__isnull=True, waived_at__isnull=True
+        person_id=subscription.person_id,
+        organisation_id=_issuers([subscription.person_id]).get(subscription.person_id),
+        invoice_line__isnull=True,
+        waived_at__isnull=True,
     )
     lines += [_fee_line(fee) for fee in fees]
     return Preview(

@@ -83,6 +83,16 @@ def payment_create(
     payment (``mandate``, ``sequence_type``, ``collection_date``, ``end_to_end_id``...)."""
     ids = sorted(invoice.pk for invoice in invoices)
     with transaction.atomic():
+        # credit left on the person's credit notes is used first: nobody pays what they
+        # were credited
+        for pk in (
+            Invoice.objects.filter(
+                person_id=person.pk, kind=DocumentKind.CREDIT_NOTE, status=InvoiceStatus.OPEN
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ):
+            credit_note_apply(Invoice(pk=pk), actor=actor)
         locked = _without_payment_under_way(
             Invoice.objects.select_for_update()
             .filter(
@@ -254,6 +264,9 @@ def credit_note_apply(credit_note: Invoice, *, actor: Any = None) -> int:
             Invoice.objects.select_for_update()
             .filter(
                 person_id=credit_note.person_id,
+                # a credit note takes money off what is owed to its own organisation only:
+                # settlement counts money per issuing organisation
+                organisation_id=credit_note.organisation_id,
                 kind=DocumentKind.INVOICE,
                 status=InvoiceStatus.OPEN,
                 settled_cents__lt=F("total_cents"),

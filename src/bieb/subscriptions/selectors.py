@@ -310,7 +310,7 @@ def subscription_overview(person: Any, *, today: dt.date | None = None) -> Overv
 
 def owed_cents(person: Any) -> int:
     """What the person owes now: fees not yet invoiced (nor waived) plus what is outstanding on
-    their open invoices. Circulation shows it at the self-service machine; an account with
+    their open invoices, less credit left on their credit notes. Circulation shows it at the self-service machine; an account with
     money owed cannot be deleted."""
     from django.db.models import F, Sum
 
@@ -328,4 +328,19 @@ def owed_cents(person: Any) -> int:
         ).aggregate(total=Sum(F("total_cents") - F("settled_cents")))["total"]
         or 0
     )
-    return unbilled + outstanding
+    from bieb.subscriptions.models import PaymentAllocation
+
+    credit = (
+        Invoice.objects.filter(
+            person_id=person.pk, kind=DocumentKind.CREDIT_NOTE, status=InvoiceStatus.OPEN
+        ).aggregate(total=Sum("total_cents"))["total"]
+        or 0
+    ) - (
+        PaymentAllocation.objects.filter(
+            credit_note__person_id=person.pk,
+            credit_note__kind=DocumentKind.CREDIT_NOTE,
+            credit_note__status=InvoiceStatus.OPEN,
+        ).aggregate(total=Sum("amount_cents"))["total"]
+        or 0
+    )
+    return max(unbilled + outstanding - credit, 0)

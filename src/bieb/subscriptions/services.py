@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -68,6 +68,7 @@ __all__ = [
     "day_pass_buy",
     "fee_record",
     "fee_waive",
+    "mark_for_settling",
     "municipal_passes_load",
     "normalise_municipal_pass_code",
     "plan_change_quote",
@@ -100,14 +101,20 @@ def _actor(actor: Any, person: Any) -> Any:
     return actor if actor is not None else person
 
 
+def mark_for_settling(subscription: Subscription, today: dt.date | None = None) -> None:
+    """Mark a changed subscription, and its add-ons (they are off when it is off and end with
+    it), for the billing run to settle from the period containing ``today``: every change
+    affects days from today on. Only what was invoiced already needs settling."""
+    start = _period(subscription, today or clock.today()).start
+    Subscription.objects.filter(
+        Q(pk=subscription.pk) | Q(parent_id=subscription.pk), billed_until__isnull=False
+    ).update(rebill_from=Least(Coalesce("rebill_from", Value(start)), Value(start)))
+
+
 def _audit(action: str, subscription: Subscription, person: Any, actor: Any, **data) -> None:
-    """Audit a change, and mark the subscription for the billing run to settle: every change
-    affects days from today on, so the run settles from the period containing today."""
-    if subscription.billed_until is not None:
-        start = _period(subscription, clock.today()).start
-        Subscription.objects.filter(pk=subscription.pk).update(
-            rebill_from=Least(Coalesce("rebill_from", Value(start)), Value(start))
-        )
+    """Audit a change, and mark the subscription (and its add-ons) for the billing run to
+    settle (``mark_for_settling``)."""
+    mark_for_settling(subscription)
     audit_record(
         action=f"subscriptions.{action}",
         actor=_actor(actor, person),
