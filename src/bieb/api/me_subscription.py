@@ -240,7 +240,8 @@ def me_subscription_off(request: HttpRequest, payload: SwitchOffIn | None = None
     summary="Switch your subscription on again, at once",
     description=(
         "Today is billed again and you may borrow again; ends a switch-off or skipped month "
-        "in effect today. Refusals: 404 `no_subscription`; 409 `not_switched_off`."
+        "in effect today. Refusals: 404 `no_subscription`; 409 `not_switched_off`; 409 "
+        "`suspended_for_payment` (switched off for an unpaid invoice: paying it switches on)."
     ),
 )
 @idempotent

@@ -606,8 +606,9 @@ def _offer_free_slots(edition_id: int, *, borrower_id: int | None = None) -> lis
     for hold in waiting.iterator(chunk_size=200):
         if slots.room() < 1:
             break
-        # a hold of someone switched off keeps its place but is passed over (Abonnement 2.0)
-        if not may_be_offered_digital(person_state(hold.patron, today=today).plan):
+        # a hold of someone switched off, or whose plan's e-books this month are used up,
+        # keeps its place but is passed over (Abonnement 2.0)
+        if not may_be_offered_digital(person_state(hold.patron, today=today).plan, hold.patron):
             continue
         if not slots.take(hold.patron.home_organisation_id) or hold.patron_id == borrower_id:
             continue

@@ -215,10 +215,21 @@ def may_be_trapped_for(plan: PlanRights | None) -> bool:
     return plan is None or (plan.on and plan.physical_loans > 0)
 
 
-def may_be_offered_digital(plan: PlanRights | None) -> bool:
+def may_be_offered_digital(plan: PlanRights | None, person: Any = None) -> bool:
     """Whether a free licence slot may be offered to a digital hold of someone with ``plan``:
-    not while their subscription is off, and not when their plan lends no e-books."""
-    return plan is None or (plan.on and plan.digital_loans_per_month > 0)
+    not while their subscription is off, not when their plan lends no e-books, and (given
+    ``person``) not when this period's e-books of the plan are used up."""
+    if plan is None:
+        return True
+    if not plan.on or plan.digital_loans_per_month <= 0:
+        return False
+    if person is None:
+        return True
+    from bieb.subscriptions import selectors as subscriptions
+
+    usage = subscriptions.usage_of(person)
+    used = next((m.used for m in usage.meters if m.meter == "digital_loans"), 0)
+    return used < plan.digital_loans_per_month
 
 
 # --- refusals by the plan ---------------------------------------------------------------------

@@ -248,7 +248,12 @@ def _switch_on(subscription: Subscription, today: dt.date, paid: Invoice) -> Non
             "on_from": today.isoformat(),
         },
     )
-    _mail_on_commit(paid.person, _switched_on_letter(paid.person))
+    from bieb.subscriptions import selectors
+
+    # the letter says it is on again: only when it is (the resident's own switch-off or a
+    # skipped month may still be in effect)
+    if not selectors.is_off_on(subscription, today):
+        _mail_on_commit(paid.person, _switched_on_letter(paid.person))
 
 
 # --- the daily run -------------------------------------------------------------------------------

@@ -720,6 +720,12 @@ def _apply(payment: Payment, remote: ProviderPayment) -> str:
     if status == PaymentStatus.PAID:
         if payment.status == PaymentStatus.PAID:
             return "already_paid"
+        if payment.status in FINAL_FAILED:
+            # we had it as failed (a SEPA return, a provider's earlier answer): a final state
+            # stays final (``ledger``); the case is audited for the finance office to settle
+            # by hand, and no mandate comes of it
+            ledger.payment_mark_paid(payment)
+            return "paid_after_final"
         ledger.payment_mark_paid(payment)
         if payment.sequence_type == SequenceType.FIRST:
             return _mandate_from_first_payment(payment, remote)

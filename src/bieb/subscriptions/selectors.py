@@ -107,8 +107,8 @@ NOTHING = PlanEntitlements("", False, 0, 0, False, 0, 0, refusal="no_subscriptio
 
 def household_subscription_of(person: Any, *, today: dt.date | None = None):
     """The subscription a household member shares: the manager's, when its plan has seats for
-    more than one and the member is among the first ``household_seats`` members (by joining
-    order, the manager always first). None otherwise."""
+    more than one and the member is among the first ``household_seats`` members (the oldest
+    accounts first, by id: no joining moment is stored; the manager always has a seat). None otherwise."""
     from bieb.accounts.models import Household, User
 
     household_id = getattr(person, "household_id", None)
@@ -344,3 +344,18 @@ def owed_cents(person: Any) -> int:
         or 0
     )
     return max(unbilled + outstanding - credit, 0)
+
+
+def fee_sources_settled(person: Any, source: str) -> list[int]:
+    """The ``source_id`` of the person's fees from ``source`` that are no longer owed: waived,
+    or on an invoice that was paid or voided."""
+    from bieb.subscriptions.models import Fee, InvoiceStatus
+
+    return list(
+        Fee.objects.filter(person_id=person.pk, source=source)
+        .filter(
+            Q(waived_at__isnull=False)
+            | Q(invoice_line__invoice__status__in=(InvoiceStatus.PAID, InvoiceStatus.VOID))
+        )
+        .values_list("source_id", flat=True)
+    )

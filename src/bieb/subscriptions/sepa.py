@@ -69,6 +69,7 @@ from bieb.subscriptions.models import (
     DocumentKind,
     Invoice,
     InvoiceStatus,
+    LineKind,
     Mandate,
     MandateStatus,
     Payment,
@@ -380,11 +381,13 @@ def _for_update(queryset):
 
 
 def _open_invoices():
+    """Open invoices with something to collect. A day pass is paid online on its day and
+    never collected by direct debit (unpaid, it lapses: ``services.day_passes_lapse``)."""
     return Invoice.objects.filter(
         kind=DocumentKind.INVOICE,
         status=InvoiceStatus.OPEN,
         settled_cents__lt=F("total_cents"),
-    )
+    ).exclude(lines__kind=LineKind.DAY_PASS)
 
 
 def _apply_credit_notes(actor: Any) -> int:

@@ -66,6 +66,7 @@ __all__ = [
     "cancel_quote",
     "changes_apply_due",
     "day_pass_buy",
+    "day_passes_lapse",
     "fee_record",
     "fee_waive",
     "mark_for_settling",
@@ -390,6 +391,7 @@ def subscribe(
             if existing.status == SubscriptionStatus.ACTIVE:
                 raise _already_subscribed()
         plan = _plan(plan_code)
+        _check_consent(person)
         code = _check_eligible(person, plan, interval, municipal_pass_code, today, today)
         had_plan = Subscription.objects.filter(person_id=person.pk, plan=plan).exists()
         trial_ends_on = (
@@ -421,6 +423,21 @@ def subscribe(
             trial_ends_on=trial_ends_on.isoformat() if trial_ends_on else None,
         )
     return subscription
+
+
+def _check_consent(person: Any) -> None:
+    """Under 16, a parent or guardian consents before the account is used beyond browsing
+    (``accounts``); the same holds for taking a subscription, on every channel."""
+    from bieb.accounts.access import has_guardian_consent
+
+    if not has_guardian_consent(person):
+        raise DomainError(
+            "consent_required",
+            _(
+                "Je ouder of voogd moet eerst toestemming geven. Vraag het via Mijn bibliotheek aan."
+            ),
+            status=403,
+        )
 
 
 def _already_subscribed() -> DomainError:
@@ -1295,3 +1312,33 @@ def day_pass_buy(*, person: Any, actor: Any = None) -> Any:
             actor=_actor(actor, person),
         )
     return invoice
+
+
+def day_passes_lapse(*, today: dt.date | None = None) -> int:
+    """Void the day passes nobody paid on their day (the nightly round): a pass is for one
+    day, so it is never owed afterwards, never reminded and never collected. One under way
+    at the payment provider waits for the provider's answer. Returns how many lapsed."""
+    from bieb.subscriptions import invoicing
+    from bieb.subscriptions.models import Invoice, InvoiceStatus, LineKind, PaymentStatus
+
+    today = today or clock.today()
+    lapsed = 0
+    candidates = (
+        Invoice.objects.filter(
+            status=InvoiceStatus.OPEN,
+            settled_cents=0,
+            lines__kind=LineKind.DAY_PASS,
+            lines__first_day__lt=today,
+        )
+        .exclude(allocations__payment__status__in=(PaymentStatus.OPEN, PaymentStatus.PENDING))
+        .distinct()
+    )
+    with translation.override("nl"):
+        reason = _("Dagpas niet betaald op de dag zelf")
+    for invoice in candidates:
+        try:
+            invoicing.invoice_void(invoice, reason=reason, actor=None)
+        except DomainError:  # paid or under way meanwhile: leave it
+            continue
+        lapsed += 1
+    return lapsed

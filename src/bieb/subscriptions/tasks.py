@@ -2,7 +2,7 @@
 
 ``run_daily_jobs(today)`` brings every subscription up to date and does the money of the day,
 in this order: scheduled changes that took effect (``changes_apply_due``), residents turning
-18 (``youth_transitions``), the billing run, direct debits past their collection date marked
+18 (``youth_transitions``), unpaid day passes lapsed, the billing run, direct debits past their collection date marked
 paid (``sepa.sepa_settle_due``), and dunning. Each step is idempotent, so running the round
 twice on a day changes nothing the second time. ``bieb circulation worker`` queues
 ``daily_jobs`` beside circulation's round; ``bieb billing jobs`` runs it at once.
@@ -28,6 +28,7 @@ def run_daily_jobs(today: dt.date | None = None) -> dict[str, object]:
         "date": today.isoformat(),
         "changes_applied": services.changes_apply_due(today=today),
         "youth": services.youth_transitions(today=today),
+        "day_passes_lapsed": services.day_passes_lapse(today=today),
         "billing": invoicing.billing_run(today=today),
         "direct_debits_paid": sepa.sepa_settle_due(today=today),
         "dunning": dunning.dunning_run(today=today),

@@ -536,8 +536,14 @@ def _change_confirm(request: HttpRequest, view, offers, today: dt.date) -> HttpR
         return _choose_page(request, view, offers, choose, status=400)
     try:
         preview = plan_change_preview(view, plan, today)
-    except DomainError:
-        preview = _prices_only(view, plan)  # the refusal is shown when confirming below
+    except DomainError as refusal:
+        try:
+            preview = _prices_only(view, plan)  # the refusal is shown when confirming below
+        except DomainError:
+            choose = forms.PlanChangeChoiceForm(request.POST, plans=[o.plan for o in offers])
+            choose.is_valid()
+            choose.add_domain_error(refusal)
+            return _choose_page(request, view, offers, choose, status=refusal.status)
     try:
         done = services.subscription_change_plan(
             person=person,

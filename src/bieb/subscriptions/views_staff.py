@@ -54,7 +54,10 @@ def _day(value: dt.date) -> str:
 
 
 def _resident(request: HttpRequest, member_id: int):
-    """The resident, if the caller serves their home organisation (404 otherwise)."""
+    """The resident, if the caller serves their home organisation (404 otherwise). Nobody
+    handles their own subscription from the staff side (crediting oneself): 404."""
+    if member_id == request.user.pk:
+        raise Http404
     return access.access_member(request.user, member_id, need="write")
 
 

@@ -192,7 +192,7 @@ def patron_summary(person, organisation_id: int) -> PatronSummary:
     )
     open_charges = Charge.objects.filter(
         patron=person, billed_at__isnull=True, waived_at__isnull=True
-    )
+    ).exclude(pk__in=subscription_selectors.fee_sources_settled(person, "circulation.charge"))
     charges = list(open_charges.select_related("loan__item").order_by("created_at", "pk"))
     # what the person owes: charges not yet invoiced and open invoices (Abonnement 2.0 bills
     # the charges; an invoiced charge counts until the invoice is paid)

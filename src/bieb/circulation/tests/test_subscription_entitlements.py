@@ -562,7 +562,8 @@ def test_a_charge_counts_as_owed_until_its_invoice_is_paid(net, plans):
     ledger.payment_mark_paid(
         ledger.payment_create(person=person, method=PaymentMethod.IDEAL, invoices=[invoice])
     )
-    assert patron_summary(person, net.org.pk).fees_cents == 0
+    summary = patron_summary(person, net.org.pk)
+    assert summary.fees_cents == 0 and summary.charges == []  # the machine lists no fine
     privacy.before_delete(person)  # nothing owed any more: no refusal
 
 
@@ -602,3 +603,21 @@ def test_the_self_service_machine_sees_charge_privileges_denied_while_switched_o
     assert on.max_loans == 3 and patron_status_flags(on)[CHARGE_DENIED] == " "
     flags = patron_status_flags(off)
     assert flags[CHARGE_DENIED] == "Y" and flags[RENEWAL_DENIED] == " "  # renewing stays
+
+
+def test_a_digital_hold_is_passed_over_when_the_months_e_books_are_used_up(net, plans):
+    edition = EditionFactory(title="Kruimeltje", format=Format.EBOOK)
+    catalog_services.licence_create(edition=edition, model=LicenceModel.ONE_COPY_ONE_USER)
+    reader, busy, next_in_line = (subscribed(home_organisation=net.org) for _ in range(3))
+    with at(DAY):
+        loan = borrow(reader, edition)
+        busy_hold = digital.digital_hold_place(patron=busy, edition=edition)
+        next_hold = digital.digital_hold_place(patron=next_in_line, edition=edition)
+        borrow(busy, ebook("Een"))
+        borrow(busy, ebook("Twee"))  # basis: two a month, used up
+
+        digital.digital_return(loan)
+
+    busy_hold.refresh_from_db()
+    next_hold.refresh_from_db()
+    assert (busy_hold.status, next_hold.status) == (HoldStatus.WAITING, HoldStatus.READY)

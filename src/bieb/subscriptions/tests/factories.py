@@ -28,5 +28,16 @@ def adult(**kwargs):
     return UserFactory(birth_date=years_ago(40), **kwargs)
 
 
-def youth(**kwargs):
-    return UserFactory(birth_date=years_ago(12), **kwargs)
+def youth(*, consent: bool = True, **kwargs):
+    """A 12-year-old; with a parent's consent (given) unless ``consent`` is false."""
+    child = UserFactory(birth_date=years_ago(12), **kwargs)
+    if consent:
+        from bieb.accounts.models import GuardianLink
+        from bieb.core import clock
+
+        GuardianLink.objects.create(
+            guardian=UserFactory(birth_date=years_ago(40)),
+            child=child,
+            consent_given_at=clock.now(),
+        )
+    return child

@@ -220,3 +220,13 @@ def test_a_subscription_switched_off_for_an_unpaid_invoice_switches_on_only_by_p
         services.subscription_switch_on(person=person)
     assert refused.value.code == "suspended_for_payment" and refused.value.status == 409
     assert selectors.entitlements_for(person).refusal == "switched_off"
+
+
+def test_under_16_without_a_guardians_consent_cannot_subscribe_on_any_channel(org, plans):
+    from bieb.subscriptions.tests.factories import youth
+
+    child = youth(consent=False, home_organisation=org)
+    with pytest.raises(DomainError) as refused:
+        services.subscribe(person=child, plan_code="jeugd")
+    assert (refused.value.code, refused.value.status) == ("consent_required", 403)
+    services.subscribe(person=youth(home_organisation=org), plan_code="jeugd")

@@ -83,3 +83,38 @@ def test_a_day_pass_is_refused_to_subscribers_and_to_under_18s(org, dagpas):
         services.day_pass_buy(person=teen)
     assert refused.value.code == "youth_is_free"
     assert not Invoice.objects.exists()
+
+
+def test_an_unpaid_day_pass_lapses_that_night_and_is_never_owed_or_collected(org, dagpas):
+    from bieb.subscriptions import mandates, sepa
+    from bieb.subscriptions.models import Creditor
+
+    Creditor.objects.create(
+        name="Incasso", iban="NL91ABNA0417164300", bic="ABNANL2A",
+        creditor_identifier="NL69ZZZ123456780000",
+    )  # fmt: skip
+    visitor = adult(home_organisation=org)
+    mandates.mandate_create(person=visitor, iban="NL91ABNA0417164300", account_holder="V")
+    with at(D(2026, 7, 4)):
+        invoice = services.day_pass_buy(person=visitor)
+        assert selectors.owed_cents(visitor) == 300
+    with at(D(2026, 7, 5)):
+        report = sepa.sepa_export(collection_date=D(2026, 7, 10), out="/dev/null")
+        assert report["payments"] == 0  # a day pass is not collected by direct debit
+        assert services.day_passes_lapse() == 1
+        assert services.day_passes_lapse() == 0
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.VOID
+    assert selectors.owed_cents(visitor) == 0
+
+
+def test_a_refused_day_pass_says_why_on_the_page(org, dagpas, client):
+    plan(code="basis", monthly=475)
+    member = adult(home_organisation=org)
+    services.subscribe(person=member, plan_code="basis")
+    client.force_login(member)
+
+    page = client.post("/mijn/abonnement/dagpas")
+
+    assert page.status_code == 409
+    assert "een dagpas heb je daarnaast niet nodig" in page.content.decode()
