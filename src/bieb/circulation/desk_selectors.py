@@ -225,11 +225,25 @@ class PullRow:
     items: list[Item] = field(default_factory=list)
 
 
+def _switched_off_today(today: dt.date):
+    """The holder's own subscription is switched off on ``today`` (for ``OuterRef`` holds)."""
+    from bieb.subscriptions.models import SwitchOff
+
+    return SwitchOff.objects.filter(
+        subscription__person_id=OuterRef("patron_id"),
+        subscription__status="active",
+        subscription__parent__isnull=True,
+        off_from__lte=today,
+    ).filter(Q(on_from__isnull=True) | Q(on_from__gt=today))
+
+
 def pull_list(*, location: Location, today: dt.date) -> list[PullRow]:
     """Titles someone waits for (and is not pausing) with a copy on this location's shelf
     that may serve them: take one copy from the shelf and scan it at the return screen, which
     gives it to the first in line."""
-    open_now = open_now_q(today)
+    # a hold of someone whose subscription is off today is passed over at the return screen
+    # (decision 0015): no copy is pulled for it
+    open_now = open_now_q(today) & ~Exists(_switched_off_today(today))
     serves_this_copy = serves_copy_q(
         item_id=OuterRef("pk"),
         organisation_id=OuterRef("organisation_id"),

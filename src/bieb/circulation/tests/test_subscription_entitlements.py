@@ -621,3 +621,16 @@ def test_a_digital_hold_is_passed_over_when_the_months_e_books_are_used_up(net, 
     busy_hold.refresh_from_db()
     next_hold.refresh_from_db()
     assert (busy_hold.status, next_hold.status) == (HoldStatus.WAITING, HoldStatus.READY)
+
+
+def test_the_pull_list_leaves_out_titles_only_a_switched_off_holder_waits_for(net, plans):
+    from bieb.circulation.desk_selectors import pull_list
+
+    holder = subscribed(home_organisation=net.org)
+    edition = EditionFactory(title="Alleen voor wie uit staat")
+    copy_at(net.main, edition)
+    with at(DAY):
+        services.hold_place(patron=holder, edition=edition, pickup_location=net.branch)
+        assert [row.edition for row in pull_list(location=net.main, today=DAY)] == [edition]
+        subscriptions.subscription_switch_off(person=holder)
+        assert pull_list(location=net.main, today=DAY) == []
