@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bieb.accounts import access, cards
 from bieb.accounts.access import Role, staff_required
 from bieb.circulation import desk_selectors, forms, services
-from bieb.circulation.entitlements import entitlements_for
+from bieb.circulation.entitlements import entitlements_for, person_state, refuse_physical
 from bieb.circulation.models import TransferReason
 from bieb.circulation.sip2 import terminals as terminal_accounts
 from bieb.core import clock
@@ -157,6 +157,17 @@ def _scan_card(request: HttpRequest, location, state: dict[str, Any], raw: str) 
             barcode=number,
             message=_("Met de pas %(label)s kan niet worden geleend: het account is niet actief.")
             % {"label": label},
+        )
+        return
+    try:  # switched off, or a plan without printed copies: say so at the card, not the item
+        refuse_physical(person_state(person).plan)
+    except DomainError as refusal:
+        _add_scan(
+            state,
+            kind="card",
+            ok=False,
+            barcode=number,
+            message=_("Pas %(label)s: %(reason)s") % {"label": label, "reason": refusal.message},
         )
         return
     # A desk seeing a person's loans is itself a fact the person may ask about.

@@ -151,12 +151,15 @@ def test_a_switched_off_resident_is_refused_at_the_desk_and_shown_the_way_out(cl
     url = reverse("circulation:desk_checkout", kwargs={"slug": net.main.slug})
     with at(DAY):
         subscriptions.subscription_switch_off(person=person)
-        client.post(url, {"action": "card", "card": person.card_number})
+        card = client.post(url, {"action": "card", "card": person.card_number}, follow=True)
         page = client.post(url, {"action": "item", "barcode": copy.barcode}, follow=True)
 
-    assert "Zet je abonnement aan in Mijn abonnement" in page.content.decode()
+    # said at the card already, and the copy scanned after it is not lent either
+    assert "Je abonnement staat uit" in card.content.decode()
+    assert "Zet je abonnement aan in Mijn abonnement" in card.content.decode()
     assert not Loan.objects.exists()
     assert nothing_charged()
+    assert page.status_code == 200
 
 
 def test_switched_off_no_new_loans_those_in_hand_stay_and_on_again_lends(net, plans):
