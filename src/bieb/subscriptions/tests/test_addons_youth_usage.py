@@ -230,3 +230,16 @@ def test_under_16_without_a_guardians_consent_cannot_subscribe_on_any_channel(or
         services.subscribe(person=child, plan_code="jeugd")
     assert (refused.value.code, refused.value.status) == ("consent_required", 403)
     services.subscribe(person=youth(home_organisation=org), plan_code="jeugd")
+
+
+def test_mijn_abonnement_shows_a_suspended_subscription_the_way_to_pay(org, plans, client):
+    person = adult(home_organisation=org)
+    with at(D(2026, 4, 1)):
+        services.subscribe(person=person, plan_code="basis")
+        services.subscription_switch_off(person=person)
+    Subscription.objects.filter(person=person).update(suspended_for_payment_at=clock.now())
+    client.force_login(person)
+    with at(D(2026, 4, 2)):
+        page = client.get("/mijn/abonnement").content.decode()
+    assert "omdat een factuur niet is betaald" in page
+    assert 'href="/mijn/betalen"' in page and "Zet aan</button>" not in page
