@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django_tasks import task
 
-from bieb.core import clock, rows
+from bieb.core import clock, rows, schedule
 
 log = logging.getLogger("bieb.circulation")
 
@@ -214,20 +214,10 @@ DAILY_HOUR = 2
 
 def next_daily_run(now: dt.datetime | None = None) -> dt.datetime:
     """The next ``DAILY_HOUR`` o'clock in the Netherlands, as an aware datetime."""
-    local = (now or clock.now()).astimezone(clock.AMSTERDAM)
-    run = local.replace(hour=DAILY_HOUR, minute=0, second=0, microsecond=0)
-    if run <= local:
-        run = (run + dt.timedelta(days=1)).replace(hour=DAILY_HOUR)
-    return run
+    return schedule.next_local_time(DAILY_HOUR, now)
 
 
 def schedule_daily_jobs() -> bool:
-    """Queue the next nightly round unless one is queued already (the worker calls this at
-    start and after each round, so the schedule keeps itself going)."""
-    from django_tasks_db.models import DBTaskResult
-
-    path = f"{daily_jobs.func.__module__}.{daily_jobs.func.__qualname__}"
-    if DBTaskResult.objects.filter(task_path=path, status="READY").exists():
-        return False
-    daily_jobs.using(run_after=next_daily_run()).enqueue()
-    return True
+    """Queue the next nightly round unless one is queued already (the worker calls this at start and
+    after each round, so the schedule keeps itself going)."""
+    return schedule.enqueue_once(daily_jobs, run_after=next_daily_run())

@@ -125,14 +125,20 @@ def _audit(action: str, subscription: Subscription, person: Any, actor: Any, **d
     )
 
 
-def _plan(code: str) -> Plan:
+def _plan(code: str, *, kind: str = PlanKind.BASE) -> Plan:
+    """The active plan ``code`` of ``kind``: a base plan to subscribe to, or an add-on."""
     plan = Plan.objects.filter(code=(code or "").strip(), is_active=True).first()
     if plan is None:
         raise NotFound(
             "plan_unknown",
             _("Deze abonnementsvorm bestaat niet (meer). Kies een andere abonnementsvorm."),
         )
-    if plan.kind != PlanKind.BASE:
+    if plan.kind != kind and kind == PlanKind.ADDON:
+        raise DomainError(
+            "not_an_addon",
+            _("Dit is geen uitbreiding. Kies een uitbreiding, zoals streaming."),
+        )
+    if plan.kind != kind:
         raise DomainError(
             "plan_not_subscribable",
             _("Deze abonnementsvorm kun je niet los afsluiten. Kies een abonnement."),
@@ -1080,21 +1086,6 @@ def usage_record(
 # --- add-ons ------------------------------------------------------------------------------------
 
 
-def _addon_plan(code: str) -> Plan:
-    plan = Plan.objects.filter(code=(code or "").strip(), is_active=True).first()
-    if plan is None:
-        raise NotFound(
-            "plan_unknown",
-            _("Deze abonnementsvorm bestaat niet (meer). Kies een andere abonnementsvorm."),
-        )
-    if plan.kind != PlanKind.ADDON:
-        raise DomainError(
-            "not_an_addon",
-            _("Dit is geen uitbreiding. Kies een uitbreiding, zoals streaming."),
-        )
-    return plan
-
-
 def addon_add(*, person: Any, plan_code: str, actor: Any = None) -> Subscription:
     """Add an add-on (streaming, a course bundle) to the person's subscription from today. It
     follows the base subscription: the same periods, off when it is off, billed on its invoice,
@@ -1104,7 +1095,7 @@ def addon_add(*, person: Any, plan_code: str, actor: Any = None) -> Subscription
         base = _lock_active(person, today)
         if base.last_day is not None:
             raise _ending()
-        plan = _addon_plan(plan_code)
+        plan = _plan(plan_code, kind=PlanKind.ADDON)
         _check_eligible(person, plan, base.interval, "", today, _period(base, today).start)
         try:
             with transaction.atomic():

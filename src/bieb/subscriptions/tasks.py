@@ -17,7 +17,7 @@ import datetime as dt
 
 from django_tasks import task
 
-from bieb.core import clock
+from bieb.core import clock, schedule
 
 
 def run_daily_jobs(today: dt.date | None = None) -> dict[str, object]:
@@ -48,19 +48,11 @@ DAILY_HOUR = 3
 
 
 def next_daily_run(now: dt.datetime | None = None) -> dt.datetime:
-    local = (now or clock.now()).astimezone(clock.AMSTERDAM)
-    run = local.replace(hour=DAILY_HOUR, minute=0, second=0, microsecond=0)
-    if run <= local:
-        run = (run + dt.timedelta(days=1)).replace(hour=DAILY_HOUR)
-    return run
+    """The next ``DAILY_HOUR`` o'clock in the Netherlands, as an aware datetime."""
+    return schedule.next_local_time(DAILY_HOUR, now)
 
 
 def schedule_daily_jobs() -> bool:
-    """Queue the next round unless one is queued already."""
-    from django_tasks_db.models import DBTaskResult
-
-    path = f"{daily_jobs.func.__module__}.{daily_jobs.func.__qualname__}"
-    if DBTaskResult.objects.filter(task_path=path, status="READY").exists():
-        return False
-    daily_jobs.using(run_after=next_daily_run()).enqueue()
-    return True
+    """Queue the next round unless one is queued already (the worker calls this at start and
+    after each round, so the schedule keeps itself going)."""
+    return schedule.enqueue_once(daily_jobs, run_after=next_daily_run())
