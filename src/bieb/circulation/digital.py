@@ -274,8 +274,16 @@ def _room(
     organisation = "patron__home_organisation_id"
     ready = list(others.filter(status=HoldStatus.READY).values_list(organisation, flat=True))
     waiting: list[int | None] = []
+    before = []
     if own_hold is None or own_hold.status == HoldStatus.WAITING:
-        waiting = list(_waiting_before(others, own_hold).values_list(organisation, flat=True))
+        before = list(_waiting_before(others, own_hold).select_related("patron"))
+        # a holder who is passed over (switched off, the month's e-books used up) keeps their
+        # place but does not keep a free slot from anyone (as ``_offer_free_slots``)
+        waiting = [
+            hold.patron.home_organisation_id
+            for hold in before
+            if may_be_offered_digital(person_state(hold.patron, today=today).plan, hold.patron)
+        ]
     room = room_after_queue(
         licences,
         today,
@@ -283,7 +291,7 @@ def _room(
         ready=ready,
         waiting=waiting,
     )
-    return room, len(ready) + len(waiting)
+    return room, len(ready) + len(before)
 
 
 def _queue_length(edition_id: int) -> int:

@@ -101,7 +101,13 @@ def _state_sql(lock: bool) -> str:
         " AND a.status = 'active' AND (a.last_day IS NULL OR a.last_day >= %s)) END,"
         " CASE WHEN s.id IS NOT NULL OR u.household_id IS NULL THEN FALSE ELSE"
         " EXISTS (SELECT 1 FROM accounts_household h WHERE h.id = u.household_id"
-        " AND h.manager_id <> u.id) END"
+        " AND h.manager_id <> u.id) END,"
+        # a day pass paid for today (``selectors.day_pass_of``), asked only without a
+        # subscription
+        " CASE WHEN s.id IS NOT NULL THEN FALSE ELSE"
+        " EXISTS (SELECT 1 FROM subscriptions_invoice inv JOIN subscriptions_invoiceline il"
+        " ON il.invoice_id = inv.id WHERE inv.person_id = u.id AND inv.status = 'paid'"
+        " AND il.kind = 'day_pass' AND il.first_day = %s) END"
         " FROM accounts_user u"
         " LEFT JOIN subscriptions_subscription s ON s.person_id = u.id AND s.status = 'active'"
         " AND s.parent_id IS NULL AND (s.last_day IS NULL OR s.last_day >= %s)"
@@ -120,12 +126,18 @@ def person_state(person: Any, *, lock: bool = False, today: dt.date | None = Non
     ``person.pk`` is read from ``person``."""
     today = today or clock.today()
     day = rows.date(today)
-    found = rows.fetch(_state_sql(lock), [day, day, day, day, day, person.pk])
+    found = rows.fetch(_state_sql(lock), [day, day, day, day, day, day, person.pk])
     if found is None:  # no such person (deleted meanwhile): nothing is allowed to them
         return PersonState(False, None)
-    is_staff, sub_id, kind, code, physical, digital, off, addons, other_manager = found
+    is_staff, sub_id, kind, code, physical, digital, off, addons, other_manager, day_pass = found
     if sub_id is None:
-        plan = _household_plan(person.pk, today) if other_manager else None
+        plan = (
+            _household_plan(person.pk, today)
+            if other_manager
+            else _plan_from_selector(person, today, shared=False)
+            if day_pass
+            else None
+        )
     elif kind != "base":  # as the selector: a subscription without a base plan today is none
         plan = None
     elif addons:
@@ -156,9 +168,15 @@ def _household_plan(person_id: int, today: dt.date) -> PlanRights | None:
     """A member of someone else's household: the manager's plan when it has a seat for them
     (the person read afresh: the selector asks for their household)."""
     from bieb.accounts.models import User
+    from bieb.subscriptions import selectors
 
     person = User.objects.filter(pk=person_id).first()
-    return None if person is None else _plan_from_selector(person, today, shared=True)
+    if person is None:
+        return None
+    # shared only when the answer is the household's plan (no seat: their own day pass, or
+    # nothing)
+    shared = selectors.household_subscription_of(person, today=today) is not None
+    return _plan_from_selector(person, today, shared=shared)
 
 
 # --- the answer -------------------------------------------------------------------------------

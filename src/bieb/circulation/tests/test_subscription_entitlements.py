@@ -637,3 +637,38 @@ def test_the_pull_list_leaves_out_titles_only_a_switched_off_holder_waits_for(ne
         assert [row.edition for row in pull_list(location=net.main, today=DAY)] == [edition]
         subscriptions.subscription_switch_off(person=holder)
         assert pull_list(location=net.main, today=DAY) == []
+
+
+def test_a_paid_day_pass_lends_as_the_pass_allows(net, plans):
+    from bieb.subscriptions.models import Invoice, InvoiceStatus
+
+    dagpas = plan(
+        code="dagpas", kind=PlanKind.DAY_PASS, monthly=0, yearly=0, physical_loans=1,
+        digital_loans_per_month=0,
+    )  # fmt: skip
+    dagpas.prices.update(one_off_cents=300)
+    visitor = adult(home_organisation=net.org)
+    with at(DAY):
+        bought = subscriptions.day_pass_buy(person=visitor)
+        Invoice.objects.filter(pk=bought.pk).update(status=InvoiceStatus.PAID)
+        state = person_state(visitor).plan
+        assert (state.code, state.physical_loans, state.shared) == ("dagpas", 1, False)
+        lend(visitor, net.main)
+        error = refused("plan_limit_reached", lend, visitor, net.main)
+    assert "Vraag de beheerder" not in error.message  # the pass is the visitor's own
+
+
+def test_a_switched_off_holder_does_not_keep_a_free_e_book_slot_from_others(net, plans):
+    edition = EditionFactory(title="Het Achterhuis", format=Format.EBOOK)
+    catalog_services.licence_create(edition=edition, model=LicenceModel.ONE_COPY_ONE_USER)
+    reader, off, other = (subscribed(home_organisation=net.org) for _ in range(3))
+    with at(DAY):
+        loan = borrow(reader, edition)
+        hold = digital.digital_hold_place(patron=off, edition=edition)
+        subscriptions.subscription_switch_off(person=off)
+        digital.digital_return(loan)
+
+        borrow(other, edition)  # the free slot is lent, not kept for the holder who is off
+
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.WAITING  # still in the queue, in its place
