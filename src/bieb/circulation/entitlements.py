@@ -190,6 +190,16 @@ def category_of(person: Any, *, is_staff: bool) -> str:
     return PatronCategory.ADULT
 
 
+def pays_fees(person: Any) -> bool:
+    """``entitlements_for(person).pays_fees`` without reading the subscription: only a youth
+    member who is not staff pays nothing (Wsob art. 13). An adult costs no query."""
+    if not person.is_youth:
+        return True
+    from bieb.accounts.models import StaffRole
+
+    return StaffRole.objects.filter(user_id=person.pk).exists()
+
+
 def entitlements_for(person: Any, *, state: PersonState | None = None) -> Entitlements:
     """What ``person`` may borrow now. An inactive or anonymised account may borrow nothing;
     an account without a library card may use digital services only. ``state``: the

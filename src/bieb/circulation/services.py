@@ -30,6 +30,7 @@ from bieb.circulation.entitlements import (
     PersonState,
     entitlements_for,
     may_be_trapped_for,
+    pays_fees,
     person_state,
     refuse_digital,
     refuse_physical,
@@ -726,7 +727,7 @@ def forget_title(patron, loan: Loan) -> None:  # patron: a person or their id
 def _overdue_charge(loan: Loan, late_days: int) -> Charge | None:
     if late_days <= 0 or loan.patron is None or loan.category == PatronCategory.YOUTH:
         return None
-    if not entitlements_for(loan.patron).pays_fees:
+    if not pays_fees(loan.patron):
         return None
     policy = policy_for(loan.organisation_id, loan.edition.format, loan.category)
     amount = late_days * policy.overdue_fee_cents_per_day
@@ -891,7 +892,7 @@ def renew(loan: Loan, *, actor=None, automatic: bool = False) -> Loan:
             locked.due_date < today
             and policy.overdue_fee_cents_per_day
             and locked.patron is not None
-            and entitlements_for(locked.patron).pays_fees
+            and pays_fees(locked.patron)
         ):
             # renewing would wipe the late fee run up so far: bring it back (and pay) instead
             raise DomainError(

@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from bieb.accounts import access
 from bieb.accounts.models import YOUTH_AGE, age_on
 from bieb.core import clock
 from bieb.core.errors import DomainError
@@ -428,16 +427,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        if not access.has_guardian_consent(person):
-            form.add_error(
-                None,
-                _(
-                    "Je ouder of voogd moet eerst toestemming geven. "
-                    "Vraag het via Mijn bibliotheek aan."
-                ),
-            )
-            status = 403
-        elif form.is_valid():
+        if form.is_valid():  # the service refuses an under-16 without consent (403)
             data = form.cleaned_data
             try:
                 subscription = services.subscribe(

@@ -174,8 +174,9 @@ class PatronSummary:
 def patron_summary(person, organisation_id: int) -> PatronSummary:
     """Loans, holds and open charges of ``person``; limits as the terminal's organisation
     applies them (its general policy for the person's category)."""
-    rights = entitlements_for(person)
-    plan = person_state(person).plan
+    state = person_state(person)  # one statement for the category and the plan
+    rights = entitlements_for(person, state=state)
+    plan = state.plan
     today = clock.today()
     loans = list(
         Loan.objects.filter(patron=person, returned_at__isnull=True)

@@ -672,3 +672,16 @@ def test_a_switched_off_holder_does_not_keep_a_free_e_book_slot_from_others(net,
 
     hold.refresh_from_db()
     assert hold.status == HoldStatus.WAITING  # still in the queue, in its place
+
+
+def test_pays_fees_answers_as_the_entitlements_without_reading_the_subscription(net, plans):
+    from bieb.circulation.entitlements import pays_fees
+
+    grown, kid = adult(), child()
+    young_staff = child()
+    StaffRole.objects.create(user=young_staff, organisation=net.org, role=StaffRole.Role.DESK)
+    for person in (grown, kid, young_staff):
+        assert pays_fees(person) == entitlements_for(person).pays_fees
+    with CaptureQueriesContext(connection) as queries:
+        pays_fees(grown)
+    assert len(queries) == 0

@@ -210,6 +210,17 @@ def test_sign_up_without_choosing_says_what_to_choose(client_for, person, plans)
     assert "Kies een abonnementsvorm." in page and "Kies per maand of per jaar betalen." in page
 
 
+def test_an_under_16_without_consent_is_refused_with_the_reason(client_for, plans):
+    child = youth(consent=False)
+    with on(D(2025, 3, 10)):
+        response = client_for(child).post(
+            reverse("subscriptions:subscribe"), {"plan": "jeugd", "interval": "month"}
+        )
+    assert response.status_code == 403
+    assert "Je ouder of voogd moet eerst toestemming geven." in text(response)
+    assert not Subscription.objects.filter(person=child).exists()
+
+
 def test_a_youth_sees_only_the_youth_plan(client_for, plans):
     child = youth()
     with on(D(2025, 3, 10)):
