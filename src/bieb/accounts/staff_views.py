@@ -30,6 +30,8 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             "is_network_admin": access.is_network_admin(user),
             "can_look_up_members": access.has_role(user, *MEMBER_ROLES),
             "can_manage_locations": access.has_role(user, Role.MANAGER),
+            "can_program": access.has_role(user, Role.PROGRAMMER, Role.MANAGER),
+            "can_use_door": access.has_role(user, Role.PROGRAMMER, Role.MANAGER, Role.DESK),
         },
     )
 

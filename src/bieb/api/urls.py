@@ -24,7 +24,12 @@ opening hours, search the catalogue, and, once signed in, your own account: your
 (`/me/loans`, renew them), your holds (`/me/holds`) and e-books and audiobooks
 (`/me/digital-loans`), and your subscription (`/me/subscription`: take one, switch it off
 and on, skip a month, change plan, cancel, undo a scheduled change); the plans and their
-prices are public (`/plans`). Library staff at a desk lend and take in copies through
+prices are public (`/plans`). Activities, courses and events of every library are public
+too: the programme at `/activities` (filter by library, location, dates, audience, age, theme,
+challenge, price, seats left or near a postcode) and one activity with all its sessions at
+`/activities/{id}`; signed in, you register for one, also for a group or paying at the door
+(`POST /activities/{id}/registrations`), and list and cancel your registrations
+(`/me/registrations`). Library staff at a desk lend and take in copies through
 `/circulation/checkouts` and `/circulation/checkins` (desk staff and managers, at a location
 of their own organisation).
 
@@ -108,6 +113,8 @@ api.add_router("/me", me.router)
 api.add_router("/me", me_circulation.router)
 api.add_router("/me", me_subscription.router)
 api.add_router("/plans", me_subscription.plans_router, auth=None)
+api.add_router("/me", "bieb.api.me_programming.router")
+api.add_router("/activities", "bieb.programming.api.router", auth=None)
 # The network's API is public reads (network knows no people): mounted with auth=None. An
 # operation in it that needs a signed-in person declares its own auth, which takes precedence.
 api.add_router("/network/", network_router, auth=None)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "bieb.subscriptions",
     "bieb.catalog",
     "bieb.circulation",
+    "bieb.programming",
     "bieb.portal",
     "bieb.api",
 ]

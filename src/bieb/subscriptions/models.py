@@ -643,6 +643,8 @@ class LineKind(models.TextChoices):
     SUBSCRIPTION = "subscription", _("abonnement")
     FEE = "fee", _("bijkomende kosten")
     DAY_PASS = "day_pass", _("dagpas")
+    #: a place at a paid activity (``programming``)
+    ACTIVITY = "activity", _("activiteit")
     #: a credit or charge staff made by hand (not tied to billed days)
     CORRECTION = "correction", _("correctie")
 

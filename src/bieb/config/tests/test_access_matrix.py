@@ -21,6 +21,7 @@ from bieb.accounts.tests.factories import (
     years_ago,
 )
 from bieb.catalog.tests.factories import EditionFactory
+from bieb.programming.tests.factories import activity, room
 from bieb.subscriptions.models import Settlement
 
 ROLES = [
@@ -300,6 +301,101 @@ row("payments:pay_invoice", "/mijn/facturen/999999/betalen", NOT_MINE)
 row("payments:webhook", "/betalen/webhook/mollie", dict.fromkeys(ROLES, 405))
 row("payments:test_checkout", "/betalen/test/tr_local_0123456789abcdef", NOT_FOUND)
 
+# programming: the public programme and feeds, registration by secret link, mine
+row("programming:programme", "/activiteiten", PUBLIC)
+row(
+    "programming:organisation_programme",
+    lambda w: f"/bibliotheken/{w['org_a'].slug}/activiteiten",
+    PUBLIC,
+)
+row("programming:location_programme", lambda w: f"/locaties/{w['loc_a'].slug}/activiteiten", PUBLIC)
+row("programming:detail", lambda w: f"/activiteiten/{w['activity'].slug}", PUBLIC)
+row("programming:activity_ics", lambda w: f"/activiteiten/{w['activity'].slug}.ics", PUBLIC)
+row("programming:feed_national", "/activiteiten.ics", PUBLIC)
+row(
+    "programming:feed_organisation",
+    lambda w: f"/bibliotheken/{w['org_a'].slug}/activiteiten.ics",
+    PUBLIC,
+)
+row("programming:feed_location", lambda w: f"/locaties/{w['loc_a'].slug}/activiteiten.ics", PUBLIC)
+row("programming:feed_audience", "/activiteiten/doelgroep/toddlers.ics", PUBLIC)
+row("programming:feed_personal", "/activiteiten/agenda/onbekend.ics", NOT_FOUND)
+row("programming:register", lambda w: f"/activiteiten/{w['activity'].slug}/aanmelden", PUBLIC)
+row("programming:registration", "/aanmelding/ongeldig", NOT_FOUND)
+row("programming:registration_qr", "/aanmelding/ongeldig/qr.svg", NOT_FOUND)
+row(
+    "programming:registration_confirm", "/aanmelding/ongeldig/bevestigen", dict.fromkeys(ROLES, 405)
+)
+row(
+    "programming:registration_accept",
+    "/aanmelding/ongeldig/plaats-aannemen",
+    dict.fromkeys(ROLES, 405),
+)
+row("programming:registration_cancel", "/aanmelding/ongeldig/afmelden", NOT_FOUND)
+row("programming:mine", "/mijn/activiteiten", PRIVATE)
+row("programming:feed_reset", "/mijn/activiteiten/agenda-link", POST_ONLY_PRIVATE)
+
+# programming: staff screens (programmers and managers; the door also desk staff), rooms
+PROGRAM_OWN = {**STAFF_ANY, "desk": 403, "collection": 403, "flexpool_coordinator": 403}
+PROGRAM_OTHER = {**PROGRAM_OWN, "programmer": 404, "manager": 404}
+DOOR_OWN = {**STAFF_ANY, "collection": 403, "flexpool_coordinator": 403}
+DOOR_OTHER = {**DOOR_OWN, "desk": 404, "programmer": 404, "manager": 404}
+PROGRAM_POST_ONLY = {**PROGRAM_OWN, "programmer": 405, "manager": 405, "network_admin": 405}
+
+
+def _staff_activity(key: str):
+    return lambda w: f"/medewerkers/activiteiten/{w[key].pk}"
+
+
+row("programming:staff_activities", "/medewerkers/activiteiten", PROGRAM_OWN)
+row("programming:staff_activity_new", "/medewerkers/activiteiten/nieuw", PROGRAM_OWN)
+row("programming:staff_activity[A]", _staff_activity("activity"), PROGRAM_OWN)
+row("programming:staff_activity[B]", _staff_activity("activity_b"), PROGRAM_OTHER)
+row(
+    "programming:staff_activity_cancel[A]",
+    lambda w: _staff_activity("activity")(w) + "/annuleren",
+    PROGRAM_OWN,
+)
+row(
+    "programming:staff_activity_cancel[B]",
+    lambda w: _staff_activity("activity_b")(w) + "/annuleren",
+    PROGRAM_OTHER,
+)
+row("programming:staff_door[A]", lambda w: _staff_activity("activity")(w) + "/deur", DOOR_OWN)
+row("programming:staff_door[B]", lambda w: _staff_activity("activity_b")(w) + "/deur", DOOR_OTHER)
+row("programming:staff_doors", "/medewerkers/deur", DOOR_OWN)
+row(
+    "programming:staff_activity_publish",
+    lambda w: _staff_activity("activity")(w) + "/publiceren",
+    PROGRAM_POST_ONLY,
+)
+row(
+    "programming:staff_activity_duplicate",
+    lambda w: _staff_activity("activity")(w) + "/kopieren",
+    PROGRAM_POST_ONLY,
+)
+row(
+    "programming:staff_registration_cancel",
+    "/medewerkers/activiteiten/999999/aanmeldingen/999999/afmelden",
+    PROGRAM_POST_ONLY,
+)
+row("programming:staff_rooms", "/medewerkers/zalen", PROGRAM_OWN)
+row("programming:staff_booking_decide", "/medewerkers/zalen/aanvragen/999999", PROGRAM_POST_ONLY)
+row("programming:staff_partners", "/medewerkers/partners", PROGRAM_OWN)
+row("programming:rooms", "/zalen", PUBLIC)
+row(
+    "programming:room_request",
+    lambda w: f"/zalen/{w['room_a'].pk}/aanvragen",
+    {**PRIVATE, "youth": 403},
+)
+row(
+    "programming:room_request[staff only]",
+    lambda w: f"/zalen/{w['room_staff_a'].pk}/aanvragen",
+    {**PRIVATE, "resident": 404, "youth": 403},
+)
+row("programming:my_bookings", "/mijn/zaalaanvragen", PRIVATE)
+row("programming:my_booking_cancel", "/mijn/zaalaanvragen/999999/annuleren", POST_ONLY_PRIVATE)
+
 
 def named_patterns(resolver: URLResolver, prefix: str = "") -> set[str]:
     names = set()
@@ -328,14 +424,20 @@ def world(db):
     edition = EditionFactory(
         title="De avonden", authors=["Reve, Gerard"], subject_labels=["Naoorlogse tijd"]
     )
+    loc_a = LocationFactory(organisation=org_a)
+    loc_b = LocationFactory(organisation=org_b)
     return {
+        "activity": activity(organisation=org_a, location=loc_a),
+        "activity_b": activity(organisation=org_b, location=loc_b),
+        "room_a": room(location=loc_a),
+        "room_staff_a": room(location=loc_a, bookable_by_public=False),
         "edition": edition,
         "maker": edition.contributors.get(),
         "subject": edition.subjects.get(),
         "org_a": org_a,
         "org_b": org_b,
-        "loc_a": LocationFactory(organisation=org_a),
-        "loc_b": LocationFactory(organisation=org_b),
+        "loc_a": loc_a,
+        "loc_b": loc_b,
         "member_a": member_a,
         "member_b": member_b,
         "invoice_a": _invoice(member_a, org_a),
@@ -382,6 +484,11 @@ def test_access_matrix(world, client, role):
 # signed-in desk or manager of the location's organisation (401 anonymous, 403 other roles,
 # 404 for another organisation's location: circulation/tests/test_api.py).
 API_MATRIX = {
+    ("GET", "/api/v1/activities"): "public",
+    ("GET", "/api/v1/activities/{activity_id}"): "public",
+    ("POST", "/api/v1/activities/{activity_id}/registrations"): "resident",
+    ("GET", "/api/v1/me/registrations"): "resident",
+    ("DELETE", "/api/v1/me/registrations/{registration_id}"): "resident",
     ("GET", "/api/v1/"): "public",
     ("POST", "/api/v1/auth/token"): "public",
     ("DELETE", "/api/v1/auth/token"): "resident",
@@ -447,6 +554,8 @@ def test_anonymous_callers_get_json_401_from_every_resident_operation(world, cli
             hold_id=1,
             change_id=1,
             invoice_id=1,
+            activity_id=world["activity"].pk,
+            registration_id=1,
         )
         response = client.generic(method, url)
         if audience != "public":

@@ -16,6 +16,7 @@ from bieb.catalog import seeding as catalog_seeding
 from bieb.circulation import seeding as circulation_seeding
 from bieb.circulation.sip2 import demo as sip2_demo
 from bieb.network import seeding as network_seeding
+from bieb.programming import seeding as programming_seeding
 from bieb.subscriptions import seeding as subscriptions_seeding
 
 SEEDERS = [
@@ -25,6 +26,7 @@ SEEDERS = [
     ("catalog", catalog_seeding.seed_catalog),
     ("circulation", circulation_seeding.seed_circulation),
     ("sip2", sip2_demo.seed_sip2),
+    ("programming", programming_seeding.seed_programming),
 ]
 
 
