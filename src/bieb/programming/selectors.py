@@ -927,3 +927,23 @@ def personal_feed(token: str) -> list[Registration]:
         .select_related("activity__organisation", "activity__location", "activity__room")
         .order_by("activity__starts_at", "pk")[:FEED_LIMIT]
     )
+
+
+# --- figures (for the insights issue and the staff screens) -------------------------------------
+
+
+def activity_figures(activity: Activity):
+    """Registrations, attendance, no-shows, unique participants and age groups of one
+    activity (``figures.Figures``; groups under 10 people are ``None``)."""
+    from bieb.programming import figures
+
+    return figures.activity_figures(activity)
+
+
+def figures_by_challenge(*, organisation_ids=None, date_from=None, date_to=None):
+    """The same figures per societal challenge and in total (``figures.figures_by_challenge``)."""
+    from bieb.programming import figures
+
+    return figures.figures_by_challenge(
+        organisation_ids=organisation_ids, date_from=date_from, date_to=date_to
+    )
