@@ -105,6 +105,10 @@ def _field_message(error: dict[str, Any]) -> str:
         return _("Vul hier true of false in.")
     if kind in {"date_type", "date_parsing", "date_from_datetime_parsing"}:
         return _("Vul hier een datum in als JJJJ-MM-DD.")
+    if kind == "less_than_equal":
+        return _("Gebruik hoogstens %(limit)s.") % {"limit": ctx.get("le")}
+    if kind == "greater_than_equal":
+        return _("Gebruik minstens %(limit)s.") % {"limit": ctx.get("ge")}
     if kind == "json_invalid":
         return _("Dit is geen geldige JSON.")
     if kind == "value_error":

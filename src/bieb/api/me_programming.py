@@ -99,16 +99,17 @@ def me_registrations(
 @router.delete(
     "/registrations/{registration_id}",
     auth=resident_auth,
-    response={204: None, **error_responses(401, 404, 409, 422)},
+    response={204: None, **error_responses(400, 401, 403, 404, 409, 422)},
     operation_id="me_registration_cancel",
     url_name="me_registration",
     summary="Cancel one of your registrations",
     description=(
         "Frees your seats (they are offered at once to the first on the waitlist) or your "
         "place on the waitlist; activity credits come back and an online payment is voided "
-        "or credited. Answers 204 without a body. Refusals: 404 `registration_not_found` "
-        "(not yours, or no such registration); 409 `registration_not_live` (already "
-        "cancelled or expired); 422 `idempotency_key_reused`."
+        "or credited. Answers 204 without a body. Refusals: 400 `idempotency_key_invalid`; "
+        "403 `csrf_failed` (signed in with the browser session, without the CSRF token); "
+        "404 `registration_not_found` (not yours, or no such registration); 409 "
+        "`registration_not_live` (already cancelled or expired); 422 `idempotency_key_reused`."
     ),
 )
 @idempotent

@@ -453,7 +453,7 @@ def _programme(filters: ActivityFilters) -> selectors.ProgrammeResult:
 @router.get(
     "/{activity_id}",
     auth=None,
-    response={200: ActivityDetailOut, **error_responses(404)},
+    response={200: ActivityDetailOut, **error_responses(404, 422)},
     operation_id="activity_get",
     url_name="activity",
     summary="One activity with every session, its partners and catalogue titles",
@@ -461,7 +461,8 @@ def _programme(filters: ActivityFilters) -> selectors.ProgrammeResult:
         "A published or cancelled activity (`status`; `cancel_reason` says why). "
         "`starts_at`/`ends_at` are its next session; `all_sessions` lists every one. "
         "`works` are titles from the catalogue it is about. Errors: 404 "
-        "`activity_not_found` (no such activity, or not published)."
+        "`activity_not_found` (no such activity, or not published); 422 `invalid_input` (the "
+        "id is not a number)."
     ),
 )
 def activity_get(request: HttpRequest, activity_id: int) -> ActivityDetailOut:
@@ -536,8 +537,9 @@ def _works_of(activity: Activity) -> list[WorkOut]:
         "online (`pay_url`; the seats wait 30 minutes for the payment) or, with "
         "`pay_at_door` true, at the door when the activity allows it. Body optional "
         '(`{"seats": 1, "pay_at_door": false}`). Refusals: 400 `seats_invalid`, '
-        "`too_many_seats`, `pay_at_door_not_allowed`; 403 `consent_required` (under 16, "
-        "without a guardian's consent); 404 `activity_not_found`; 409 `already_registered`, "
+        "`too_many_seats`, `pay_at_door_not_allowed`, `idempotency_key_invalid`; 403 "
+        "`consent_required` (under 16, without a guardian's consent), `csrf_failed`; 404 "
+        "`activity_not_found`; 409 `already_registered`, "
         "`activity_cancelled`, `activity_started`, `no_registration` (walk in, no "
         "registration), `email_unconfirmed` (confirm your e-mail address first), "
         "`no_credits`, `account_needed`; 422 `invalid_input`, `idempotency_key_reused`."

@@ -8,6 +8,20 @@ saving time, the same way ``recurrence.sessions_of`` does. RFC 5545 wants ``UNTI
 when ``DTSTART`` has a time zone: the rule is written with ``UNTIL`` set to the UTC moment of
 the rule's last occurrence.
 
+The VTIMEZONE is written here (``amsterdam_vtimezone``), not by ``icalendar``'s
+``add_missing_timezones``: that one (7.3.2) gives the spring change's onset in the new
+offset's wall-clock time (``DTSTART:...T030000`` with ``TZOFFSETFROM:+0100``), which RFC 5545
+section 3.6.5 reads as an hour too late, and it only lists the changes of a window of years
+(``RDATE``), while Outlook builds its time zone from an ``RRULE`` (MS-OXCICAL 2.1.3.1.1.19).
+Ours is the yearly rule of the tz database, as the published IANA-derived VTIMEZONE files
+have it; a test checks it against the tz database.
+
+``SEQUENCE`` rises with every change a calendar shows (an edit, the publication, the
+cancellation), so a client that imported an earlier copy of the event takes the new one.
+There is no revision counter on the rows: the number is the seconds from the row's creation
+to its last change (``revision``), which only grows, and stays an RFC 5545 INTEGER for
+68 years. ``LAST-MODIFIED`` is that same last change.
+
 Cancelled activities stay in the feeds for a while with ``STATUS:CANCELLED`` (and "Geannuleerd"
 in the summary, since many calendars do not show the status), so subscribed calendars learn
 of the cancellation instead of silently losing the event.
@@ -22,7 +36,17 @@ from collections.abc import Callable, Collection, Iterable
 from django.core.cache import cache
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from icalendar import Calendar, Event, vCalAddress, vDuration, vRecur, vText
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+    vRecur,
+    vText,
+)
 
 from bieb.core import clock
 from bieb.core.errors import DomainError
@@ -45,6 +69,50 @@ REFRESH = dt.timedelta(hours=1)
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 #: a built public feed is reused this long while its rows are unchanged (seconds)
 CACHE_SECONDS = 15 * 60
+
+
+#: the largest SEQUENCE (an RFC 5545 INTEGER)
+MAX_SEQUENCE = 2**31 - 1
+
+
+def amsterdam_vtimezone() -> Timezone:
+    """The VTIMEZONE of Europe/Amsterdam: CET, and CEST from the last Sunday of March at 02:00
+    (CET) to the last Sunday of October at 03:00 (CEST), the rule in force since 1996. Each
+    onset is the wall-clock time before the change (``TZOFFSETFROM``), as RFC 5545 section
+    3.6.5 wants."""
+    zone = Timezone()
+    zone.add("tzid", TZID)
+    zone.add("x-lic-location", TZID)
+    for kind, name, onset, offset_from, offset_to in (
+        (TimezoneDaylight, "CEST", dt.datetime(1996, 3, 31, 2), 1, 2),
+        (TimezoneStandard, "CET", dt.datetime(1996, 10, 27, 3), 2, 1),
+    ):
+        observance = kind()
+        observance.add("tzname", name)
+        observance.add("dtstart", onset)
+        observance.add("tzoffsetfrom", dt.timedelta(hours=offset_from))
+        observance.add("tzoffsetto", dt.timedelta(hours=offset_to))
+        observance.add("rrule", {"freq": "yearly", "bymonth": onset.month, "byday": "-1SU"})
+        zone.add_component(observance)
+    return zone
+
+
+def revision(obj: Activity | RoomBooking) -> dt.datetime:
+    """When ``obj`` last changed in a way its event shows: ``updated_at``, or a later
+    publication, cancellation or decision (services set those without touching
+    ``updated_at``)."""
+    moments = [obj.created_at, obj.updated_at]
+    for name in ("published_at", "cancelled_at", "decided_at"):
+        moment = getattr(obj, name, None)
+        if moment is not None:
+            moments.append(moment)
+    return max(moments)
+
+
+def sequence(obj: Activity | RoomBooking) -> int:
+    """The event's ``SEQUENCE``: 0 when made, growing with every change (``revision``)."""
+    seconds = int((revision(obj) - obj.created_at).total_seconds())
+    return min(max(seconds, 0), MAX_SEQUENCE)
 
 
 def activity_uid(activity: Activity) -> str:
@@ -153,8 +221,9 @@ def activity_event(
     else:
         status = "CONFIRMED"
     event.add("status", status)
+    event.add("sequence", sequence(activity))
     event.add("created", activity.created_at.astimezone(dt.UTC))
-    event.add("last-modified", activity.updated_at.astimezone(dt.UTC))
+    event.add("last-modified", revision(activity).astimezone(dt.UTC))
     categories = _categories(activity)
     if categories:
         event.add("categories", categories)
@@ -188,8 +257,9 @@ def booking_event(booking: RoomBooking, *, url: str, stamp: dt.datetime) -> Even
     if url:
         event.add("url", url)
     event.add("status", "CONFIRMED")
+    event.add("sequence", sequence(booking))
     event.add("created", booking.created_at.astimezone(dt.UTC))
-    event.add("last-modified", booking.updated_at.astimezone(dt.UTC))
+    event.add("last-modified", revision(booking).astimezone(dt.UTC))
     return event
 
 
@@ -203,9 +273,10 @@ def build_calendar(
     tentative: Collection[int] = (),
     description: str = "",
 ) -> bytes:
-    """A whole VCALENDAR (bytes, UTF-8): one VEVENT per activity and per room booking, and
-    the VTIMEZONE of Europe/Amsterdam covering every event. ``tentative`` holds ids of
-    activities to mark ``STATUS:TENTATIVE`` (a waitlisted registration in a personal feed)."""
+    """A whole VCALENDAR (bytes, UTF-8): one VEVENT per activity and per room booking, and the
+    VTIMEZONE of Europe/Amsterdam (``amsterdam_vtimezone``) when there is any event.
+    ``tentative`` holds ids of activities to mark ``STATUS:TENTATIVE`` (a waitlisted
+    registration in a personal feed)."""
     stamp = clock.now()
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -220,38 +291,21 @@ def build_calendar(
         calendar.add("description", description)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))
-    first: dt.date | None = None
-    last: dt.date | None = None
-
-    def widen(start: dt.datetime, end: dt.datetime) -> None:
-        nonlocal first, last
-        start_day, end_day = _local(start).date(), _local(end).date()
-        first = start_day if first is None or start_day < first else first
-        last = end_day if last is None or end_day > last else last
-
     tentative = set(tentative)
-    for activity in activities:
-        calendar.add_component(
-            activity_event(
-                activity,
-                url=url_for(activity),
-                stamp=stamp,
-                tentative=activity.pk in tentative,
-            )
+    events = [
+        activity_event(
+            activity, url=url_for(activity), stamp=stamp, tentative=activity.pk in tentative
         )
-        widen(activity.starts_at, activity.last_ends_at)
-    for booking in bookings:
-        calendar.add_component(
-            booking_event(
-                booking, url=booking_url_for(booking) if booking_url_for else "", stamp=stamp
-            )
-        )
-        widen(booking.starts_at, booking.ends_at)
-    if first is not None and last is not None:
-        # a year either side, so the zone is described well beyond the events themselves
-        calendar.add_missing_timezones(
-            first_date=first - dt.timedelta(days=366), last_date=last + dt.timedelta(days=366)
-        )
+        for activity in activities
+    ]
+    events += [
+        booking_event(booking, url=booking_url_for(booking) if booking_url_for else "", stamp=stamp)
+        for booking in bookings
+    ]
+    if events:  # every DTSTART/DTEND/EXDATE names this zone: describe it before the events
+        calendar.add_component(amsterdam_vtimezone())
+    for event in events:
+        calendar.add_component(event)
     return calendar.to_ical()
 
 

@@ -707,33 +707,65 @@ def _age_range(activity: Activity) -> str:
     return f"{low}-{high}"
 
 
+#: recurrence parts a schema.org ``Schedule`` can say (anything else: ``subEvent`` only)
+_SCHEDULE_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "WKST"}
+
+
 def _schedule(activity: Activity, sessions: tuple[Session, ...]) -> dict[str, Any] | None:
-    """schema.org ``Schedule`` for a simple recurrence (FREQ, INTERVAL, BYDAY, COUNT/UNTIL)."""
+    """schema.org ``Schedule`` of the recurrence, or None when a ``Schedule`` cannot say it
+    exactly (``BYSETPOS``, "the last Tuesday"): the ``subEvent`` list always holds every
+    session, so nothing is lost."""
     parts = dict(
         part.partition("=")[::2] for part in recurrence.normalise(activity.rrule).split(";") if part
     )
     freq = _SCHEMA_FREQ.get(parts.get("FREQ", ""))
-    if not freq or not sessions:
+    if not freq or not sessions or set(parts) - _SCHEDULE_PARTS:
+        return None
+    interval = parts.get("INTERVAL", "1")
+    if not interval.isdigit():
         return None
     first = activity.starts_at.astimezone(clock.AMSTERDAM)
     end = activity.ends_at.astimezone(clock.AMSTERDAM)
     schedule: dict[str, Any] = {
         "@type": "Schedule",
-        "repeatFrequency": f"P{parts.get('INTERVAL', '1')}{freq}",
+        "repeatFrequency": f"P{int(interval)}{freq}",
         "startDate": first.date().isoformat(),
         "endDate": sessions[-1].starts_at.astimezone(clock.AMSTERDAM).date().isoformat(),
-        "startTime": first.strftime("%H:%M"),
-        "endTime": end.strftime("%H:%M"),
+        # schema.org Time is hh:mm:ss
+        "startTime": first.strftime("%H:%M:%S"),
+        "endTime": end.strftime("%H:%M:%S"),
         "scheduleTimezone": "Europe/Amsterdam",
         "repeatCount": len(sessions),
     }
-    days = [
-        _SCHEMA_DAYS[day[-2:]]
-        for day in parts.get("BYDAY", "").split(",")
-        if day[-2:] in _SCHEMA_DAYS
-    ]
+    days: dict[str, None] = {}  # schema.org days in order, once each
+    pairs: set[tuple[int, str]] = set()  # (week of the month, day) of "2TU"
+    for value in (day for day in parts.get("BYDAY", "").split(",") if day):
+        ordinal, name = value[:-2].lstrip("+"), value[-2:]
+        if name not in _SCHEMA_DAYS:
+            return None
+        day = f"https://schema.org/{_SCHEMA_DAYS[name]}"
+        days[day] = None
+        if ordinal:  # "2TU": the second Tuesday of the month
+            if parts.get("FREQ") != "MONTHLY" or ordinal not in {"1", "2", "3", "4", "5"}:
+                return None
+            pairs.add((int(ordinal), day))
+    weeks = sorted({week for week, _day in pairs})
+    if pairs and pairs != {(week, day) for week in weeks for day in days}:
+        # "MO,2TU" or "1MO,3WE": byMonthWeek applies to every byDay, so it cannot say these
+        return None
     if days:
-        schedule["byDay"] = [f"https://schema.org/{day}" for day in days]
+        schedule["byDay"] = list(days)
+    if weeks:
+        schedule["byMonthWeek"] = weeks
+    for name, key, low, high in (
+        ("BYMONTHDAY", "byMonthDay", 1, 31),
+        ("BYMONTH", "byMonth", 1, 12),
+    ):
+        if name in parts:
+            values = parts[name].split(",")
+            if not all(v.isdigit() and low <= int(v) <= high for v in values):
+                return None  # negative days ("the last day of the month") cannot be said
+            schedule[key] = [int(v) for v in values]
     if activity.exdates:
         schedule["exceptDate"] = list(activity.exdates)
     return schedule
@@ -741,7 +773,7 @@ def _schedule(activity: Activity, sessions: tuple[Session, ...]) -> dict[str, An
 
 def _place(activity: Activity) -> dict[str, Any]:
     location = activity.location
-    return {
+    place: dict[str, Any] = {
         "@type": "Place",
         "name": f"{activity.room.name}, {location.name}" if activity.room else location.name,
         "address": {
@@ -753,6 +785,15 @@ def _place(activity: Activity) -> dict[str, Any]:
         },
         "geo": {"@type": "GeoCoordinates", "latitude": location.lat, "longitude": location.lon},
     }
+    if activity.accessibility:
+        # schema.org has no accessibility text for an Event (``accessibilityFeature`` belongs
+        # to a CreativeWork and takes a fixed vocabulary): it is a feature of the venue
+        place["amenityFeature"] = {
+            "@type": "LocationFeatureSpecification",
+            "name": _("Toegankelijkheid"),
+            "value": activity.accessibility,
+        }
+    return place
 
 
 def json_for_script(data: Any) -> str:
@@ -832,8 +873,6 @@ def activity_json_ld(
     age_range = _age_range(activity)
     if age_range:
         data["typicalAgeRange"] = age_range
-    if activity.accessibility:
-        data["accessibilityFeature"] = activity.accessibility
     if activity.rrule:
         schedule = _schedule(activity, sessions)
         if schedule:

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.utils import translation
 
 from bieb.api.services import token_create
 from bieb.core import clock
@@ -16,6 +17,15 @@ from bieb.programming.models import PriceKind, Registration
 from bieb.programming.tests import factories as f
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def dutch():
+    # an API request with Accept-Language: en activates English for the whole thread; keep
+    # it inside the test that asked for it
+    with translation.override("nl"):
+        yield
+
 
 MINE = "/api/v1/me/registrations"
 NOW = dt.datetime(2025, 3, 3, 10, tzinfo=clock.AMSTERDAM)

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.utils import translation
 
 from bieb.api.models import IdempotencyKey
 from bieb.api.services import token_create
@@ -18,6 +19,15 @@ from bieb.programming.models import PriceKind, Registration
 from bieb.programming.tests import factories as f
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def dutch():
+    # an API request with Accept-Language: en activates English for the whole thread; keep
+    # it inside the test that asked for it
+    with translation.override("nl"):
+        yield
+
 
 LIST = "/api/v1/activities"
 NOW = dt.datetime(2025, 3, 3, 10, tzinfo=clock.AMSTERDAM)  # a Monday morning

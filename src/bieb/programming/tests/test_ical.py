@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from dateutil.rrule import rrulestr
 from django.urls import reverse
+from django.utils import translation
 from icalendar import Calendar
 
 from bieb.core import clock
@@ -18,6 +19,15 @@ from bieb.programming.models import CalendarFeed
 from bieb.programming.tests import factories as f
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def dutch():
+    # an API request with Accept-Language: en activates English for the whole thread; keep
+    # it inside the test that asked for it
+    with translation.override("nl"):
+        yield
+
 
 NOW = dt.datetime(2025, 3, 12, 11, 0, tzinfo=clock.AMSTERDAM)  # a Wednesday before DST
 UTC = dt.UTC

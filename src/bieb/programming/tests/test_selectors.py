@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.utils import translation
 
 from bieb.core import clock
 from bieb.core.errors import DomainError, NotFound
@@ -16,6 +17,15 @@ from bieb.programming.models import RoomBooking
 from bieb.programming.tests import factories as f
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def dutch():
+    # an API request with Accept-Language: en activates English for the whole thread; keep
+    # it inside the test that asked for it
+    with translation.override("nl"):
+        yield
+
 
 # A Wednesday in winter, 11:00 in Amsterdam; "tomorrow 19:00" is Thursday 9 January.
 NOW = dt.datetime(2025, 1, 8, 11, 0, tzinfo=clock.AMSTERDAM)
