@@ -8,6 +8,7 @@ refusal (``DomainError``) is put on the field it names (``details["field"]``, tr
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -381,11 +382,14 @@ class ActivityForm(RefusalFormMixin, forms.Form):
 
     def __init__(self, *args, organisation, activity=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from bieb.network.models import Location
+        from bieb.network.models import Location, LocationKind
 
         self.organisation = organisation
         locations = list(
-            Location.objects.filter(organisation=organisation, is_active=True).order_by("name")
+            Location.objects.filter(organisation=organisation, is_active=True)
+            # a pick-up locker is no place to meet
+            .exclude(kind=LocationKind.LOCKER)
+            .order_by("name")
         )
         if activity is not None and activity.location_id not in {loc.pk for loc in locations}:
             locations.append(activity.location)
@@ -543,7 +547,30 @@ class RegistrationCancelForm(forms.Form):
     reason = forms.CharField(required=False, max_length=200)
 
 
+#: how many digits the door code of a registration has
+DOOR_CODE_DIGITS = 8
+_DOOR_CODE = re.compile(rf"\d{{{DOOR_CODE_DIGITS}}}")
+
+
+def door_code(token: str) -> str:
+    """The code a person can read out (or type) at the door when the QR code will not scan:
+    eight digits derived from the registration's secret token. It is not the token: it opens
+    nothing, and it identifies a registration only among the seats of one activity, where
+    the door page looks it up (``views_staff``)."""
+    digest = hashlib.sha256(token.encode("ascii")).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**DOOR_CODE_DIGITS:0{DOOR_CODE_DIGITS}d}"
+
+
+def door_code_display(token: str) -> str:
+    """The door code in two groups of four, as the registration page shows it."""
+    code = door_code(token)
+    return f"{code[:4]} {code[4:]}"
+
+
 class DoorScanForm(RefusalFormMixin, forms.Form):
+    """What was scanned or typed at the door: the link a QR code holds, a token, or the
+    eight-digit door code (spaces and dashes ignored)."""
+
     code = forms.CharField(
         label=_("QR-code of aanmeldcode"),
         max_length=500,
@@ -553,6 +580,11 @@ class DoorScanForm(RefusalFormMixin, forms.Form):
         ),
         error_messages={"required": _("Scan de QR-code of typ de code.")},
     )
+
+    def typed_door_code(self) -> str:
+        """The eight digits when a door code was typed, else ""."""
+        digits = re.sub(r"[\s\-.]", "", self.cleaned_data.get("code", ""))
+        return digits if _DOOR_CODE.fullmatch(digits) else ""
 
 
 class DoorListForm(forms.Form):

@@ -39,6 +39,7 @@ from bieb.core.errors import DomainError
 from bieb.core.money import format_eur
 from bieb.programming import recurrence, services
 from bieb.programming.forms_mine import OfferAcceptForm, RegisterForm
+from bieb.programming.forms_staff import door_code_display
 from bieb.programming.models import (
     LIVE_STATUSES,
     Activity,
@@ -225,9 +226,24 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
                     site_url=_site_url(request),
                 )
             except DomainError as exc:
+                if visitor and exc.code == "already_registered":
+                    exc = DomainError(
+                        exc.code,
+                        _(
+                            "Met dit e-mailadres ben je al aangemeld. De link naar je "
+                            "aanmelding staat in de e-mail die we je stuurden (kijk ook bij "
+                            "ongewenste e-mail)."
+                        ),
+                        status=exc.status,
+                    )
                 form.add_domain_error(exc)
                 status = exc.status if exc.status in (400, 403, 404, 409) else 400
             else:
+                if registration.status == RegistrationStatus.UNCONFIRMED:
+                    # the address is proved by the link in the mail, not by this browser:
+                    # the page behind that link (with its "confirm" button) is not shown here
+                    messages.success(request, _registered_message(registration))
+                    return redirect("programming:detail", activity.slug)
                 return _after_change(request, registration, _registered_message(registration))
         else:
             status = 400
@@ -258,7 +274,8 @@ def _registered_message(registration: Registration) -> str:
     if registration.status == RegistrationStatus.UNCONFIRMED:
         return _(
             "Bijna klaar: we stuurden een e-mail naar %(email)s. Bevestig je aanmelding met de "
-            "link daarin; pas dan hebben we een plaats voor je."
+            "link daarin; pas dan hebben we een plaats voor je. Geen e-mail? Kijk ook bij "
+            "ongewenste e-mail."
         ) % {"email": registration.email}
     if registration.status == RegistrationStatus.WAITLISTED:
         return _(
@@ -355,6 +372,16 @@ def registration_detail(request: HttpRequest, token: str) -> HttpResponse:
             ),
             "detail_url": _url("programming:detail", activity.slug),
             "activity_cancelled": activity.status == ActivityStatus.CANCELLED,
+            "door_code": door_code_display(registration.token)
+            if state == RegistrationStatus.CONFIRMED
+            else "",
+            "ics_url": _url("programming:activity_ics", activity.slug),
+            # after cancelling or lapsing: the way back in, while registering is still open
+            "register_again_url": _url("programming:register", activity.slug)
+            if state not in LIVE_STATUSES and not _closed_reason(activity)
+            else "",
+            "own": registration.person_id is not None
+            and registration.person_id == getattr(request.user, "pk", None),
         },
     )
 

@@ -9,6 +9,7 @@ are put together here (``ActivityCard``) so the templates stay simple.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -30,6 +31,7 @@ from bieb.network.models import Location, Organisation
 from bieb.network.presentation import distance_label
 from bieb.programming import ical, selectors
 from bieb.programming.models import (
+    LIVE_STATUSES,
     Activity,
     ActivityKind,
     Audience,
@@ -37,6 +39,7 @@ from bieb.programming.models import (
     LanguageLevel,
     PriceKind,
     Programme,
+    Registration,
     RegistrationStatus,
 )
 
@@ -185,7 +188,8 @@ class ProgrammeFilterForm(forms.Form):
         label=gettext_lazy("Volgorde"),
         required=False,
         choices=[
-            ("", gettext_lazy("dichtstbij eerst (met postcode), anders datum")),
+            # short enough for a phone: a select does not wrap its text
+            ("", gettext_lazy("datum (met postcode: afstand)")),
             (selectors.SORT_DATE, gettext_lazy("datum")),
             (selectors.SORT_DISTANCE, gettext_lazy("afstand")),
         ],
@@ -212,7 +216,10 @@ class ProgrammeFilterForm(forms.Form):
         theme = (self.data.get("theme") or "").strip() if self.is_bound else ""
         if theme and theme not in {value for value, _label in themes}:
             themes.append((theme, theme))
-        self.fields["theme"].choices = _choices(themes, everyone)
+        if themes:
+            self.fields["theme"].choices = _choices(themes, everyone)
+        else:  # a list with only "alle" is no choice at all: leave the field out
+            del self.fields["theme"]
 
     def clean(self):
         data = super().clean()
@@ -232,6 +239,32 @@ class ProgrammeFilterForm(forms.Form):
     def filters(self) -> dict:
         """The valid filters as keyword arguments of ``selectors.programme``."""
         return filters_of(getattr(self, "cleaned_data", {}))
+
+    #: shorter words than the field labels, for the line that sums up the active filters
+    SHORT_LABELS = {
+        "q": gettext_lazy("Woord"),
+        "near": gettext_lazy("In de buurt van"),
+    }
+
+    def active_labels(self) -> list[str]:
+        """The filters in use, in words ("Voor wie: senioren"), in the form's order; a field
+        with an error filters nothing and is left out."""
+        data = getattr(self, "cleaned_data", {})
+        labels = []
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if name == "sort" or name in self.errors or value in (None, "", False):
+                continue
+            label = self.SHORT_LABELS.get(name, field.label)
+            if isinstance(field, forms.BooleanField):
+                labels.append(str(label))
+                continue
+            if isinstance(field, forms.ChoiceField):
+                value = dict(field.choices).get(value, value)
+            elif isinstance(value, dt.date):
+                value = date_format(value, "j F Y")
+            labels.append(f"{label}: {value}")
+        return labels
 
 
 def filters_of(data: dict) -> dict:
@@ -321,6 +354,9 @@ def _programme_page(
     form.mark_invalid_fields()
     pages = max(1, -(-result.total // limit))
     active = any(value not in (None, "", False) for key, value in filters.items() if key != "sort")
+    without_near = request.GET.copy()
+    for key in ("near", "page"):
+        without_near.pop(key, None)
     return render(
         request,
         "programming/public/programme.html",
@@ -330,6 +366,14 @@ def _programme_page(
             "location": location,
             "form": form,
             "filters_active": active or bool(form.errors),
+            # on a phone the open panel pushes the results far down: open it only to show
+            # what to correct; after filtering, a line says what is filtered
+            "filters_open": bool(form.errors),
+            "active_filters": form.active_labels(),
+            "radius_km": number_format(selectors.NEAR_RADIUS_KM, decimal_pos=0),
+            "without_near_url": (
+                f"{request.path}?{without_near.urlencode()}" if without_near else request.path
+            ),
             "result": result,
             "cards": [_card(entry) for entry in result.entries],
             "page": {"number": number, "pages": pages},
@@ -409,6 +453,15 @@ def activity_page(request: HttpRequest, slug: str) -> HttpResponse:
     activity = detail.activity
     site = _site_url(request)
     url = site + reverse("programming:detail", args=[activity.slug])
+    mine = (
+        Registration.objects.filter(
+            activity=activity, person_id=request.user.pk, status__in=LIVE_STATUSES
+        )
+        .only("token", "status")
+        .first()
+        if request.user.is_authenticated
+        else None
+    )
     organisation_url = site + reverse("network:organisation", args=[activity.organisation.slug])
     return render(
         request,
@@ -428,6 +481,7 @@ def activity_page(request: HttpRequest, slug: str) -> HttpResponse:
             "price": price_label(activity),
             "availability": availability_label(activity),
             "register_url": register_url(activity.slug) if detail.registration_open else "",
+            "my_registration": mine,
             # json_for_script escapes <, > and & so the JSON cannot leave its script element
             "json_ld": mark_safe(  # noqa: S308
                 selectors.activity_json_ld(

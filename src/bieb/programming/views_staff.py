@@ -331,6 +331,30 @@ def _price_text(activity: Activity) -> str:
     return format_eur(activity.price_cents) + " " + _("per plaats")
 
 
+def _repeat_words(activity: Activity) -> str:
+    """A rule the simple controls make, in words ("elke week, 10 keer"); "" for none or for
+    an advanced rule (the page shows that one as it is)."""
+    simple = forms.Repeat.of(activity.rrule) if activity.rrule else None
+    if not simple or not simple[0]:
+        return ""
+    repeat, count = simple
+    label = str(dict(forms.Repeat.CHOICES)[repeat])
+    return ngettext("%(repeat)s, %(n)s keer", "%(repeat)s, %(n)s keer", count) % {
+        "repeat": label,
+        "n": count,
+    }
+
+
+def _exdates(activity: Activity) -> list[str]:
+    days = []
+    for day in activity.exdates or []:
+        try:
+            days.append(date_format(dt.date.fromisoformat(day), "j F Y"))
+        except (TypeError, ValueError):
+            days.append(str(day))
+    return days
+
+
 def _activity_page(
     request: HttpRequest, activity: Activity, form: forms.ActivityForm | None, status: int = 200
 ) -> HttpResponse:
@@ -346,6 +370,8 @@ def _activity_page(
             "form": form if editable else None,
             "overview": overview,
             "price": _price_text(activity),
+            "repeat_words": _repeat_words(activity),
+            "exdates": _exdates(activity),
             "public_link": _public_link(activity),
             "is_past": activity.last_ends_at < clock.now(),
             "works": list(activity.works.order_by("title")),
@@ -445,7 +471,9 @@ def activity_cancel(request: HttpRequest, activity_id: int) -> HttpResponse:
                         "Geannuleerd. %(n)s aanmeldingen kregen bericht.",
                         live,
                     )
-                    % {"n": live},
+                    % {"n": live}
+                    if live
+                    else _("Geannuleerd. Er was nog niemand aangemeld."),
                 )
                 return redirect("programming:staff_activity", activity_id=activity.pk)
     return render(
@@ -462,9 +490,27 @@ def registration_cancel(request: HttpRequest, activity_id: int, registration_id:
     """Staff end one registration (at the person's request, or a double one). Its seats go to
     the first on the waitlist at once; the person is told."""
     activity = _own_activity(request, activity_id)
-    registration = Registration.objects.filter(pk=registration_id, activity=activity).first()
+    registration = (
+        Registration.objects.filter(pk=registration_id, activity=activity)
+        .select_related("person")
+        .first()
+    )
     if registration is None:
         raise Http404(_("Deze aanmelding bestaat niet."))
+    back = reverse("programming:staff_activity", args=[activity.pk]) + "#aanmeldingen"
+    if registration.status not in LIVE_STATUSES:
+        messages.info(
+            request, _("De aanmelding van %(name)s is al afgemeld.") % {"name": _name(registration)}
+        )
+        return redirect(back)
+    if request.POST.get("zeker") != "ja":
+        # one tap in a long table must not end someone's place: ask first (still a POST, so
+        # the address answers GET as before)
+        return render(
+            request,
+            "programming/staff/registration_cancel.html",
+            {"activity": activity, "registration": registration, "name": _name(registration)},
+        )
     try:
         services.registration_cancel(
             registration=registration,
@@ -477,7 +523,7 @@ def registration_cancel(request: HttpRequest, activity_id: int, registration_id:
         messages.success(
             request, _("De aanmelding van %(name)s is afgemeld.") % {"name": _name(registration)}
         )
-    return redirect(reverse("programming:staff_activity", args=[activity.pk]) + "#aanmeldingen")
+    return redirect(back)
 
 
 # --- the door ----------------------------------------------------------------------------------
@@ -600,6 +646,19 @@ def door(request: HttpRequest, activity_id: int) -> HttpResponse:
     )
 
 
+def _registration_by_door_code(activity: Activity, code: str) -> Registration | None:
+    """The activity's registration with a seat whose door code is ``code``; None when there
+    is none, or (very rarely) more than one: then the list is the way."""
+    found = [
+        registration
+        for registration in Registration.objects.filter(
+            activity=activity, status=RegistrationStatus.CONFIRMED
+        ).select_related("person", "activity")
+        if forms.door_code(registration.token) == code
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def _door_post(request: HttpRequest, activity: Activity) -> None:
     action = request.POST.get("action", "scan")
     try:
@@ -653,12 +712,30 @@ def _door_post(request: HttpRequest, activity: Activity) -> None:
         if not form.is_valid():
             _door_result(request, activity, False, _("Scan de QR-code of typ de code."))
             return
-        attendance, created = services.check_in(
-            activity=activity,
-            token=form.cleaned_data["code"],
-            actor=request.user,
-            method=AttendanceMethod.SCAN,
-        )
+        typed = form.typed_door_code()
+        if typed:
+            registration = _registration_by_door_code(activity, typed)
+            if registration is None:
+                _door_result(
+                    request,
+                    activity,
+                    False,
+                    _("Deze code hoort bij geen aanmelding voor deze activiteit."),
+                )
+                return
+            attendance, created = services.check_in(
+                activity=activity,
+                registration=registration,
+                actor=request.user,
+                method=AttendanceMethod.SCAN,
+            )
+        else:
+            attendance, created = services.check_in(
+                activity=activity,
+                token=form.cleaned_data["code"],
+                actor=request.user,
+                method=AttendanceMethod.SCAN,
+            )
         _door_result(
             request,
             activity,

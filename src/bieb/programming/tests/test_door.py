@@ -145,3 +145,30 @@ def test_the_desk_finds_the_doors_of_now(client, door):
     with clock.frozen(door["doors_open"]):
         page = client.get(reverse("programming:staff_doors")).content.decode()
     assert "Digisterker" in page and later.title not in page
+
+
+def test_the_eight_digit_door_code_under_the_qr_code_checks_in(client, door):
+    from bieb.programming.forms_staff import door_code, door_code_display
+
+    other = f.activity(organisation=door["org"], title="Taalcafé")
+    theirs = f.registration(activity=other)
+    code = door_code(door["ans"].token)
+    assert len(code) == 8 and code.isdigit()
+    assert door_code_display(door["ans"].token) == f"{code[:4]} {code[4:]}"
+    # the registration page shows it under the QR code
+    mine = client.get(reverse("programming:registration", args=[door["ans"].token]))
+    assert door_code_display(door["ans"].token) in mine.content.decode()
+
+    client.force_login(door["desk"])
+    with clock.frozen(door["doors_open"]):
+        # another activity's code is no code here, and says where to look instead
+        page = scan(client, door["url"], door_code_display(theirs.token))
+        assert "Deze code hoort bij geen aanmelding voor deze activiteit." in page
+        assert "zoek de naam op de lijst" in page
+        assert not Attendance.objects.exists()
+        # typed as it is read out, with a space or a dash
+        page = scan(client, door["url"], f"{code[:4]}-{code[4:]}")
+        assert "Welkom, Ans A: 1 persoon binnen." in page
+    attendance = Attendance.objects.get()
+    assert attendance.registration == door["ans"]
+    assert attendance.method == AttendanceMethod.SCAN

@@ -171,6 +171,47 @@ def test_a_resident_already_registered_is_shown_the_way_to_it(client):
     assert "Je bent al aangemeld voor deze activiteit." in page and page_of(reg) in page
 
 
+def test_a_confirmed_page_puts_the_qr_code_first_with_the_door_code_and_the_agenda(client):
+    from bieb.programming.forms_staff import door_code_display
+
+    act = activity(title="Lezing")
+    person = resident()
+    reg = services.register(activity=act, person=person)
+    client.force_login(person)
+    page = text(client.get(page_of(reg)))
+    # on a phone the code for the door comes before the button to cancel
+    assert page.index("Je QR-code voor bij de deur") < page.index(">Afmelden</a>")
+    assert door_code_display(reg.token) in page
+    assert reverse("programming:activity_ics", args=[act.slug]) in page
+    assert "Je vindt deze pagina ook onder Mijn activiteiten." in page
+
+
+def test_the_way_out_says_what_it_gives_up_and_the_way_back_in_after_cancelling():
+    act = activity(capacity=1)
+    client = Client()
+    offered = registration(activity=act, status=RegistrationStatus.OFFERED)
+    assert ">Plaats afslaan</a>" in text(client.get(page_of(offered)))
+    waiting = registration(activity=act, status=RegistrationStatus.WAITLISTED)
+    assert ">Van de wachtlijst af</a>" in text(client.get(page_of(waiting)))
+
+    gone = registration(activity=act, status=RegistrationStatus.CANCELLED)
+    page = text(client.get(page_of(gone)))
+    assert ">Opnieuw aanmelden</a>" in page
+    assert reverse("programming:register", args=[act.slug]) in page
+    # not for an activity that is called off
+    called_off = activity(status="cancelled")
+    page = text(client.get(page_of(registration(activity=called_off, status="cancelled"))))
+    assert "Opnieuw aanmelden" not in page
+
+
+def test_the_register_button_says_waitlist_when_the_activity_is_full(client):
+    full = activity(capacity=2, seats_taken=2)
+    client.force_login(resident())
+    page = text(client.get(reverse("programming:register", args=[full.slug])))
+    assert "Vol: je komt op de wachtlijst." in page
+    assert ">Zet me op de wachtlijst</button>" in page
+
+
 # --- the QR code ---------------------------------------------------------------------------------
 
 

@@ -62,8 +62,23 @@ def test_programme_filters_through_the_get_form(client):
     ]
     assert card_titles(client.get("/activiteiten?q=vol")) == ["Betaald voor volwassenen", "Vol"]
     filtered = client.get("/activiteiten?audience=primary").content.decode()
-    assert '<details class="programming-filters" open>' in filtered
+    # on a phone the results come right after the (closed) panel, with what is filtered
+    assert '<details class="programming-filters">' in filtered
+    assert "(1 filter aan)" in filtered
+    assert "Gefilterd op: Voor wie: basisschoolkinderen (4-12)" in filtered
     assert 'href="/activiteiten">Alle filters uitzetten' in filtered
+    # a field to correct opens the panel
+    wrong = client.get("/activiteiten?date_from=2025-02-01&date_to=2025-01-01").content.decode()
+    assert '<details class="programming-filters" open>' in wrong
+
+
+def test_the_theme_filter_is_left_out_while_no_activity_has_a_theme(client):
+    f.activity(title="Zonder thema")
+    assert 'name="theme"' not in client.get("/activiteiten").content.decode()
+
+    f.activity(title="Met thema", theme="Voorlezen")
+    html = client.get("/activiteiten").content.decode()
+    assert 'name="theme"' in html and ">Voorlezen</option>" in html
 
 
 def test_programme_filters_by_date_and_near_a_postcode(client):
@@ -78,8 +93,12 @@ def test_programme_filters_by_date_and_near_a_postcode(client):
     assert card_titles(week) == ["Dichtbij volgende week", "Ver weg"]
     nearby = client.get("/activiteiten?near=3512&sort=date")
     assert card_titles(nearby) == ["Dichtbij morgen", "Dichtbij volgende week"]
-    assert "in de buurt van 3512 Utrecht" in nearby.content.decode()
+    assert "in de buurt van 3512 Utrecht (tot 15 km)" in nearby.content.decode()
     assert "km hiervandaan" in nearby.content.decode()
+    # nothing near with the other filters: say how far we looked, and offer the whole country
+    none_near = client.get("/activiteiten?near=3512&audience=seniors&sort=date").content.decode()
+    assert "Er zijn geen activiteiten tot 15 km van 3512 Utrecht" in none_near
+    assert 'href="/activiteiten?audience=seniors&amp;sort=date">Zoek in het hele land' in none_near
 
 
 def test_an_unknown_place_or_bad_date_is_told_at_the_field_and_the_rest_still_lists(client):
@@ -215,11 +234,26 @@ def test_detail_page_offers_registration_when_that_page_exists(client):
     html = client.get(reverse("programming:detail", args=[activity.slug])).content.decode()
 
     register = views_public.register_url(activity.slug)
-    if register:
-        assert f'<form method="get" action="{register}">' in html
-        assert register == f"/activiteiten/{activity.slug}/aanmelden"
-    else:
-        assert "Aanmelden kan binnenkort online" in html
+    assert register == f"/activiteiten/{activity.slug}/aanmelden"
+    # a link (no "?" left behind by an empty GET form), styled as the main button
+    assert re.search(rf'<a class="utrecht-button-link[^"]*" href="{register}">Aanmelden</a>', html)
+
+
+def test_detail_page_shows_a_signed_in_person_their_own_registration(client):
+    activity = f.activity(title="Lezing")
+    person = f.UserFactory()
+    client.force_login(person)
+    assert (
+        ">Aanmelden</a>"
+        in client.get(reverse("programming:detail", args=[activity.slug])).content.decode()
+    )
+
+    registration = f.registration(activity=activity, person=person)
+    html = client.get(reverse("programming:detail", args=[activity.slug])).content.decode()
+
+    assert "Je bent aangemeld." in html
+    assert reverse("programming:registration", args=[registration.token]) in html
+    assert ">Aanmelden</a>" not in html  # no second registration offered
 
 
 def test_detail_page_of_a_cancelled_activity_has_a_banner_and_no_registration(client):

@@ -190,7 +190,12 @@ def test_a_visitor_registers_confirms_by_post_and_gets_the_seat(client, post):
 
     response = post(register_url(act), {"name": "Sam Visser", "email": "Sam@Example.NL"})
     registration = Registration.objects.get()
-    assert response.url == page_of(registration)
+    # back to the activity with "check your mail": the page behind the link in the mail (with
+    # its confirm button) is not shown to whoever typed the address
+    assert response.url == reverse("programming:detail", args=[act.slug])
+    after = text(client.get(response.url))
+    assert "Bijna klaar: we stuurden een e-mail naar sam@example.nl" in after
+    assert registration.token not in after
     assert registration.status == RegistrationStatus.UNCONFIRMED
     assert registration.email == "sam@example.nl" and registration.person is None
     assert seats_taken(act) == 0  # no seat before the address is confirmed
@@ -227,6 +232,7 @@ def test_a_visitor_cannot_register_twice_with_the_same_address(client, post):
     post(register_url(act), {"name": "Sam", "email": "sam@example.nl"})
     again = post(register_url(act), {"name": "Sam", "email": "SAM@example.nl"})
     assert again.status_code == 409 and "al aangemeld" in text(again)
+    assert "De link naar je aanmelding staat in de e-mail" in text(again)
     assert Registration.objects.count() == 1
 
 

@@ -110,6 +110,7 @@ def test_request_then_staff_approve_with_a_note_and_the_resident_reads_it(client
     client.force_login(place["programmer"])
     page = client.get(reverse("programming:staff_rooms")).content.decode()
     assert "Buurtavond over de speeltuin" in page and "Gevraagd door Ria" in page
+    assert f'href="mailto:{resident.email}"' in page  # to ask the requester something first
     response = client.post(
         reverse("programming:staff_booking_decide", args=[booking.pk]),
         {"decision": "approve", "note": "De sleutel ligt bij de balie."},

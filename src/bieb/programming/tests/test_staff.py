@@ -372,9 +372,16 @@ def test_staff_cancel_one_registration_and_the_first_waiting_is_offered_the_seat
     waiting = services.register(activity=activity, person=second)
     assert waiting.status == RegistrationStatus.WAITLISTED
     client.force_login(world["programmer"])
-    response = client.post(
-        reverse("programming:staff_registration_cancel", args=[activity.pk, seated.pk])
-    )
+    url = reverse("programming:staff_registration_cancel", args=[activity.pk, seated.pk])
+    # the button in the table asks first; nothing changes yet
+    asked = client.post(url)
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "afmelden?" in page and 'name="zeker" value="ja"' in page
+    seated.refresh_from_db()
+    assert seated.status == RegistrationStatus.CONFIRMED
+
+    response = client.post(url, {"zeker": "ja"})
     assert response.status_code == 302
     seated.refresh_from_db()
     waiting.refresh_from_db()
@@ -383,9 +390,13 @@ def test_staff_cancel_one_registration_and_the_first_waiting_is_offered_the_seat
     # a registration of another activity is not found through this one
     other = f.registration(activity=activity_of(world["org_a"]))
     response = client.post(
-        reverse("programming:staff_registration_cancel", args=[activity.pk, other.pk])
+        reverse("programming:staff_registration_cancel", args=[activity.pk, other.pk]),
+        {"zeker": "ja"},
     )
     assert response.status_code == 404
+    # once more for the one already cancelled: said, not an error
+    again = client.post(url, {"zeker": "ja"}, follow=True)
+    assert "is al afgemeld" in again.content.decode()
 
 
 def test_detail_shows_registrations_attendance_and_no_shows_after_sessions_end(client, world):
@@ -532,3 +543,43 @@ def test_who_gets_which_page(client, world):
             if status != expected[role]:
                 wrong.append((role, path, status, expected[role]))
     assert not wrong
+
+
+def test_the_activity_page_says_the_repeat_in_words_and_the_dates_left_out(client, world):
+    series = activity_of(
+        world["org_a"],
+        title="Taalcafé",
+        starts_at=f.tomorrow_at(19),
+        rrule="FREQ=WEEKLY;COUNT=4",
+        exdates=[(clock.today() + dt.timedelta(days=8)).isoformat()],
+    )
+    client.force_login(world["programmer"])
+    page = client.get(reverse("programming:staff_activity", args=[series.pk])).content.decode()
+    assert "elke week, 4 keer" in page and "FREQ=WEEKLY" not in page.split("Wijzigen")[0]
+    assert "zonder:" in page
+    # Dutch short months in the table (dec, not Dec)
+    month = f.tomorrow_at(19).astimezone(clock.AMSTERDAM)
+    from django.utils.formats import date_format
+
+    assert date_format(month, "j b Y") in page
+
+
+def test_cancelling_without_registrations_says_so(
+    client, world, django_capture_on_commit_callbacks
+):
+    empty = activity_of(world["org_a"], title="Lezing")
+    client.force_login(world["programmer"])
+    url = reverse("programming:staff_activity_cancel", args=[empty.pk])
+    assert "Er is nog niemand aangemeld." in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {"reason": "De zaal lekt."}, follow=True)
+    assert "Geannuleerd. Er was nog niemand aangemeld." in done.content.decode()
+
+
+def test_a_pick_up_locker_is_no_place_for_an_activity(client, world):
+    from bieb.network.models import LocationKind
+
+    f.location(organisation=world["org_a"], name="Afhaalkluis Station", kind=LocationKind.LOCKER)
+    client.force_login(world["programmer"])
+    page = client.get(reverse("programming:staff_activity_new")).content.decode()
+    assert "Vestiging Centrum" in page and "Afhaalkluis Station" not in page

@@ -68,6 +68,11 @@ def test_filter_the_programme_on_a_phone_and_open_an_activity(
 
     page.wait_for_url("**/activiteiten?*audience=toddlers*")
     assert "1 activiteit gevonden" in page.get_by_role("status").last.inner_text()
+    # the panel is closed again: the results are on the first screen, with what is filtered
+    assert page.locator("details.programming-filters").get_attribute("open") is None
+    assert "Gefilterd op: Voor wie: peuters en dreumesen (0-4)" in page.locator("main").inner_text()
+    first_card = page.locator(".programming-card").first.bounding_box()
+    assert first_card and first_card["y"] < 812 * 1.5
     cards = page.locator(".programming-card")
     assert cards.count() == 1
     assert not has_horizontal_scroll(page)
@@ -94,7 +99,15 @@ def test_programme_filters_without_javascript(new_context, programme):
     cards = page.locator(".programming-card")
     assert cards.count() == 1
     assert "Vol, aanmelden kan voor de wachtlijst" in cards.inner_text()
+    assert "Gefilterd op: Prijs: betaald" in page.locator("main").inner_text()
+    page.locator("summary", has_text="Filter de activiteiten").click()  # native, no script
     page.get_by_label("Prijs").select_option("")
     page.get_by_label("Alleen met plaatsen vrij").check()
     page.get_by_role("button", name="Toon activiteiten").click()
     assert page.locator(".programming-card").count() == 2
+
+    # from a card to the activity and on to the registration form, all by plain links
+    page.get_by_role("link", name="Voorlezen voor peuters").click()
+    page.get_by_role("link", name="Aanmelden").click()
+    assert page.locator("h1").inner_text() == "Aanmelden"
+    assert page.url.endswith("/aanmelden")

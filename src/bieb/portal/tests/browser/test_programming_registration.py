@@ -47,18 +47,24 @@ def test_a_visitor_registers_and_confirms_on_a_phone(new_context, assert_accessi
     page.get_by_label("Je naam").fill("Sam Visser")
     page.get_by_label("E-mailadres").fill("sam@example.nl")
     page.get_by_role("button", name="Aanmelden").click()
+    # back on the activity: "look in your mail"; the confirm button is behind the mailed link
+    expect()(page.locator("h1")).to_have_text("Voorlezen met peuters")
     expect()(main).to_contain_text("we stuurden een e-mail naar sam@example.nl")
-    expect()(main).to_contain_text("E-mailadres nog niet bevestigd")
-    assert_accessible(page, "registration page, unconfirmed")
+    expect()(page.get_by_role("button", name="Bevestig mijn aanmelding")).to_have_count(0)
+    assert_accessible(page, "activity page after registering, visitor")
 
     registration = Registration.objects.get()
     assert registration.status == RegistrationStatus.UNCONFIRMED
     link = next(line for line in mail.outbox[-1].body.splitlines() if "/aanmelding/" in line)
     assert link.strip().endswith(registration.token)
+    page.goto(reverse("programming:registration", args=[registration.token]))
+    expect()(main).to_contain_text("E-mailadres nog niet bevestigd")
+    assert_accessible(page, "registration page, unconfirmed")
 
     page.get_by_role("button", name="Bevestig mijn aanmelding").click()
     expect()(main).to_contain_text("Je e-mailadres is bevestigd en je bent aangemeld.")
     expect()(page.get_by_role("img", name="QR-code van je aanmelding")).to_be_visible()
+    expect()(main).to_contain_text("Lukt scannen niet? Noem dan deze code:")
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.CONFIRMED
     assert not has_horizontal_scroll(page)
@@ -95,7 +101,7 @@ def test_a_resident_logs_in_registers_a_family_and_sees_the_qr(
     page.get_by_label("Wachtwoord").fill(PASSWORD)
     page.get_by_role("button", name="Inloggen").click()
     page.wait_for_url(f"**{reverse('programming:register', args=[act.slug])}")
-    expect()(main).to_contain_text("iedere persoon telt als een plaats")
+    expect()(main).to_contain_text("Elke persoon telt als een plaats")
     check("register page, resident")
 
     page.get_by_label("Met hoeveel mensen kom je?").fill("3")
@@ -108,7 +114,15 @@ def test_a_resident_logs_in_registers_a_family_and_sees_the_qr(
     assert box and box["width"] >= 150  # big enough to scan from a phone
     check("registration page, confirmed")
 
-    page.get_by_role("link", name="Mijn activiteiten").click()
+    # the activity's page now leads to this registration instead of offering another
+    page.goto(reverse("programming:detail", args=[act.slug]))
+    expect()(main).to_contain_text("Je bent aangemeld.")
+    check("activity page, registered")
+    page.get_by_role("link", name="Je aanmelding en QR-code voor de deur").click()
+    expect()(qr).to_be_visible()
+    check("registration page, from the activity")
+
+    page.get_by_role("link", name="Mijn activiteiten").first.click()
     expect()(page.locator("h1")).to_have_text("Mijn activiteiten")
     expect()(main).to_contain_text("Familievoorstelling")
     check("mijn activiteiten")

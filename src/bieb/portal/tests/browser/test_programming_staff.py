@@ -14,7 +14,8 @@ from bieb.accounts.models import StaffRole
 from bieb.accounts.tests.factories import PASSWORD, staff_member
 from bieb.core import clock
 from bieb.programming import services
-from bieb.programming.models import Activity, ActivityStatus, Attendance
+from bieb.programming.forms_staff import door_code_display
+from bieb.programming.models import Activity, ActivityStatus, Attendance, RegistrationStatus
 from bieb.programming.tests import factories as f
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,8 +31,8 @@ def expect():
     return playwright_expect
 
 
-def phone(new_context):
-    return new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+def phone(new_context, **options):
+    return new_context(viewport=PHONE, is_mobile=True, has_touch=True, **options).new_page()
 
 
 def log_in(page, user) -> None:
@@ -105,7 +106,10 @@ def test_programmer_creates_and_publishes_an_activity_on_a_phone(
     expect()(page.get_by_role("link", name="Deur: binnenkomst")).to_be_visible()
 
 
-def test_door_check_in_by_typing_the_code_on_a_phone(new_context, assert_accessible, library):
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_door_check_in_by_typing_the_code_on_a_phone(
+    new_context, assert_accessible, library, javascript
+):
     starts_at = clock.now().astimezone(clock.AMSTERDAM).replace(second=0, microsecond=0)
     activity = f.activity(
         organisation=library["org"],
@@ -119,13 +123,20 @@ def test_door_check_in_by_typing_the_code_on_a_phone(new_context, assert_accessi
     f.registration(
         activity=activity, person=f.UserFactory(first_name="Kees", last_name="Klas"), seats=3
     )
+    mo = f.registration(activity=activity, person=f.UserFactory(first_name="Mo", last_name="Ali"))
     desk = staff_member(Role.DESK, library["org"])
-    page = phone(new_context)
+    page = phone(new_context, java_script_enabled=javascript)
+
+    def check(where: str) -> None:
+        if javascript:
+            assert_accessible(page, where)
+            assert not has_horizontal_scroll(page), where
+
     log_in(page, desk)
     page.goto(reverse("programming:staff_doors"))
     page.get_by_role("link", name="Klik & Tik").click()
     page.wait_for_url(f"**{reverse('programming:staff_door', args=[activity.pk])}")
-    assert_accessible(page, "door, before check-in, phone")
+    check("door, before check-in, phone")
 
     field = page.get_by_label("QR-code of aanmeldcode")
     expect()(field).to_be_focused()
@@ -134,15 +145,21 @@ def test_door_check_in_by_typing_the_code_on_a_phone(new_context, assert_accessi
     expect()(page.locator("#door-result")).to_contain_text("Welkom, Truus de Vries")
     assert Attendance.objects.get().registration == guest
     counts = page.get_by_role("list", name="Tellingen")
-    expect()(counts).to_contain_text("4 aangemeld")
+    expect()(counts).to_contain_text("5 aangemeld")
     expect()(counts).to_contain_text("1 binnen")
-    expect()(counts).to_contain_text("3 nog verwacht")
+    expect()(counts).to_contain_text("4 nog verwacht")
+
+    # the eight digits under someone's QR code, read out when the phone's screen won't scan
+    field = page.get_by_label("QR-code of aanmeldcode")
+    field.fill(door_code_display(mo.token))
+    page.get_by_role("button", name="Inchecken").click()
+    expect()(page.locator("#door-result")).to_contain_text("Welkom, Mo Ali")
 
     page.get_by_label("Aantal · Kees Klas").fill("2")
     page.get_by_role("button", name="Binnen · Kees Klas").click()
     expect()(page.locator("#door-result")).to_contain_text("2 personen binnen")
-    assert not has_horizontal_scroll(page)
-    assert_accessible(page, "door after check-ins, phone")
+    assert Attendance.objects.count() == 3
+    check("door after check-ins, phone")
 
 
 def test_room_pages_pass_axe_on_a_phone(new_context, assert_accessible, library):
@@ -173,3 +190,26 @@ def test_room_pages_pass_axe_on_a_phone(new_context, assert_accessible, library)
     assert_accessible(page, "room request with errors, phone")
     page.goto(reverse("programming:my_bookings"))
     assert_accessible(page, "my room requests, phone")
+
+
+def test_cancelling_someones_registration_asks_first_on_a_phone(
+    new_context, assert_accessible, library
+):
+    activity = f.activity(
+        organisation=library["org"], location=library["location"], title="Voorleesuur", capacity=1
+    )
+    seated = f.registration(
+        activity=activity, person=f.UserFactory(first_name="Ans", last_name="Aarts")
+    )
+    page = phone(new_context)
+    log_in(page, library["programmer"])
+    page.goto(reverse("programming:staff_activity", args=[activity.pk]))
+    page.get_by_role("button", name="Afmelden · Ans Aarts").click()
+    expect()(page.locator("h1")).to_contain_text("Ans Aarts afmelden?")
+    seated.refresh_from_db()
+    assert seated.status == RegistrationStatus.CONFIRMED  # not yet
+    assert_accessible(page, "staff: cancel a registration?, phone")
+    page.get_by_role("button", name="Ja, afmelden").click()
+    expect()(page.locator(".bieb-messages")).to_contain_text("is afgemeld")
+    seated.refresh_from_db()
+    assert seated.status == RegistrationStatus.CANCELLED
