@@ -32,6 +32,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             "can_manage_locations": access.has_role(user, Role.MANAGER),
             "can_program": access.has_role(user, Role.PROGRAMMER, Role.MANAGER),
             "can_use_door": access.has_role(user, Role.PROGRAMMER, Role.MANAGER, Role.DESK),
+            "can_lend_things": access.has_role(user, Role.DESK, Role.COLLECTION, Role.MANAGER),
         },
     )
 

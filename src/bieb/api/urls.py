@@ -29,7 +29,13 @@ too: the programme at `/activities` (filter by library, location, dates, audienc
 challenge, price, seats left or near a postcode) and one activity with all its sessions at
 `/activities/{id}`; signed in, you register for one, also for a group or paying at the door
 (`POST /activities/{id}/registrations`), and list and cancel your registrations
-(`/me/registrations`). Library staff at a desk lend and take in copies through
+(`/me/registrations`). The community library ("halen en brengen") is public to read:
+residents' offers and requests at `/community/posts` (filter by type, kind, category, words,
+municipality or near a postcode) and one post at `/community/posts/{id}`; signed in, you
+place a post (`POST /community/posts`), respond to one (`POST /community/posts/{id}/responses`),
+read your conversations at `/me/messages` and report a post, message or resident
+(`POST /community/reports`). Residents are shown by first name and initial and places by
+four-digit postcode area, never by e-mail address or street address. Library staff at a desk lend and take in copies through
 `/circulation/checkouts` and `/circulation/checkins` (desk staff and managers, at a location
 of their own organisation).
 
@@ -115,6 +121,8 @@ api.add_router("/me", me_subscription.router)
 api.add_router("/plans", me_subscription.plans_router, auth=None)
 api.add_router("/me", "bieb.api.me_programming.router")
 api.add_router("/activities", "bieb.programming.api.router", auth=None)
+api.add_router("/me", "bieb.api.me_community.router")
+api.add_router("/community", "bieb.community.api.router")
 # The network's API is public reads (network knows no people): mounted with auth=None. An
 # operation in it that needs a signed-in person declares its own auth, which takes precedence.
 api.add_router("/network/", network_router, auth=None)

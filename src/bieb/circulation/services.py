@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from bieb.catalog import services as catalog_services
-from bieb.catalog.models import DIGITAL_FORMATS, Edition, Item, ItemStatus
+from bieb.catalog.models import DIGITAL_FORMATS, Edition, Format, Item, ItemStatus
 from bieb.circulation.entitlements import (
     PersonState,
     entitlements_for,
@@ -282,8 +282,17 @@ class CheckinResult:
 # --- checkout --------------------------------------------------------------------------------
 
 
-def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk") -> Loan:
-    """Lend the copy ``barcode`` to ``patron`` at ``location``. A person with a subscription
+def checkout(
+    *,
+    patron,
+    barcode: str,
+    location,
+    actor=None,
+    channel: str = "desk",
+    due_date: dt.date | None = None,
+) -> Loan:
+    """Lend the copy ``barcode`` to ``patron`` at ``location``. ``due_date`` replaces the
+    policy's loan period (a thing of the library is due on its booking's last day). A person with a subscription
     borrows as their plan allows (``entitlements.refuse_physical``: not while it is switched
     off, not when the plan lends no printed copies, not past its number at once); a person
     without one as their patron category allows. The use is counted for the subscription by
@@ -319,7 +328,9 @@ def checkout(*, patron, barcode: str, location, actor=None, channel: str = "desk
                     _("Je hebt al %(n)s exemplaren geleend, het maximum.") % {"n": open_loans},
                     status=409,
                 )
-            due = today + dt.timedelta(days=policy.loan_days)
+            due = due_date if due_date is not None else today + dt.timedelta(days=policy.loan_days)
+            if due < today:
+                raise DomainError("due_date_past", _("De inleverdatum ligt in het verleden."))
             loan = rows.insert(
                 Loan(
                     item=item,
@@ -903,6 +914,13 @@ def renew(loan: Loan, *, actor=None, automatic: bool = False) -> Loan:
                 ),
                 status=409,
             )
+        if locked.edition.format == Format.THING:
+            # the next booking of the thing depends on it coming back on its day
+            raise DomainError(
+                "thing_not_renewable",
+                _("Een ding verleng je niet; reserveer het opnieuw."),
+                status=409,
+            )
         if locked.renewals >= policy.max_renewals:
             raise DomainError(
                 "renewal_limit",
@@ -984,6 +1002,12 @@ def hold_place(
         raise DomainError("invalid_pickup", _("Op deze locatie kun je niets afhalen."))
     if edition.format in DIGITAL_FORMATS:
         raise DomainError("not_physical", _("Een digitale titel reserveer je bij het lenen."))
+    if edition.format == Format.THING:
+        raise DomainError(
+            "thing_not_holdable",
+            _("Een ding van de bibliotheek reserveer je voor vaste dagen in de agenda."),
+            status=409,
+        )
     if item is not None and item.edition_id != edition.pk:
         raise DomainError("invalid_item", _("Dit exemplaar hoort niet bij deze titel."))
     copies = Item.objects.filter(edition=edition).exclude(

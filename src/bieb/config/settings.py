@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "bieb.catalog",
     "bieb.circulation",
     "bieb.programming",
+    "bieb.community",
     "bieb.portal",
     "bieb.api",
 ]

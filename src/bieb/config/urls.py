@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("bieb.circulation.urls")),
     path("", include("bieb.circulation.digital_urls")),
     path("", include("bieb.programming.urls")),
+    path("", include("bieb.community.urls")),
     path("", include("bieb.subscriptions.urls")),
     path("", include("bieb.subscriptions.payment_urls")),
     path("", include("bieb.subscriptions.figures_urls")),

@@ -85,6 +85,8 @@ class RefusalFormMixin(AccessibleFormMixin):
 
     #: refusal code -> field, for refusals that do not name their field
     domain_code_fields: dict[str, str] = {}
+    #: a service's field name -> this form's field (``location_id`` -> ``location``)
+    domain_field_aliases: dict[str, str] = {}
 
     def add_domain_error(self, error: DomainError) -> None:
         field = (error.details or {}).get("field") or self.domain_code_fields.get(error.code)

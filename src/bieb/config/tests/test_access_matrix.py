@@ -21,6 +21,16 @@ from bieb.accounts.tests.factories import (
     years_ago,
 )
 from bieb.catalog.tests.factories import EditionFactory
+from bieb.community.models import (
+    Conversation,
+    Message,
+    Photo,
+    Report,
+    ThingBooking,
+    ThingSettings,
+    WordFilter,
+)
+from bieb.community.tests import factories as community_factories
 from bieb.programming.tests.factories import activity, room
 from bieb.subscriptions.models import Settlement
 
@@ -396,6 +406,172 @@ row(
 row("programming:my_bookings", "/mijn/zaalaanvragen", PRIVATE)
 row("programming:my_booking_cancel", "/mijn/zaalaanvragen/999999/annuleren", POST_ONLY_PRIVATE)
 
+# community: the board and posts (authors only change their own), ideas for programmers
+OWN_ONLY = {"anonymous": 302, **{role: 404 for role in ROLES if role != "anonymous"}}
+row("community:board", "/community", PUBLIC)
+row(
+    "community:municipality_board",
+    lambda w: f"/community/gemeente/{w['post_a'].municipality.cbs_code}",
+    PUBLIC,
+)
+# the matrix's people have no confirmed e-mail address: the page says so (409)
+row(
+    "community:post_new",
+    "/community/nieuw",
+    {"anonymous": 302, **{r: 409 for r in ROLES if r != "anonymous"}},
+)
+row("community:post", lambda w: f"/community/{w['post_a'].pk}", PUBLIC)
+row("community:photo", lambda w: f"/community/foto/{w['photo_a'].pk}.jpg", PUBLIC)
+row("community:photo_thumb", lambda w: f"/community/foto/{w['photo_a'].pk}/klein.jpg", PUBLIC)
+row("community:post_edit", lambda w: f"/community/{w['post_a'].pk}/wijzigen", OWN_ONLY)
+row("community:post_close", lambda w: f"/community/{w['post_a'].pk}/sluiten", OWN_ONLY)
+row("community:photo_add", lambda w: f"/community/{w['post_a'].pk}/fotos", POST_ONLY_PRIVATE)
+row(
+    "community:photo_remove",
+    lambda w: f"/community/{w['post_a'].pk}/fotos/{w['photo_a'].pk}/verwijderen",
+    POST_ONLY_PRIVATE,
+)
+row("community:mine", "/mijn/community", PRIVATE)
+row("community:search_save", "/mijn/community/zoekopdrachten", POST_ONLY_PRIVATE)
+row(
+    "community:search_delete",
+    "/mijn/community/zoekopdrachten/999999/verwijderen",
+    POST_ONLY_PRIVATE,
+)
+row("community:ideas", "/medewerkers/community/ideeen", PROGRAM_OWN)
+row(
+    "community:idea_review[A]",
+    lambda w: f"/medewerkers/community/ideeen/{w['idea_a'].pk}",
+    PROGRAM_OWN,
+)
+row(
+    "community:idea_review[B]",
+    lambda w: f"/medewerkers/community/ideeen/{w['idea_b'].pk}",
+    PROGRAM_OTHER,
+)
+
+# community: messages, exchanges and handovers (the desk: desk staff and managers)
+DESK_POST_ONLY = {**MEMBERS_OWN, "desk": 405, "manager": 405, "network_admin": 405}
+row("community:respond", "/community/999999/reageren", NOT_FOUND)
+row("community:profile", "/community/deelnemer/999999", NOT_FOUND)
+row("community:messages", "/mijn/berichten", PRIVATE)
+row("community:conversation", "/mijn/berichten/999999", OWN_ONLY)
+for _name, _part in (
+    ("contact_share", "contact"),
+    ("block", "blokkeren"),
+    ("unblock", "deblokkeren"),
+    ("exchange_agree", "afspraak"),
+    ("exchange_done", "afspraak/gelukt"),
+    ("exchange_cancel", "afspraak/afzeggen"),
+    ("thank", "bedanken"),
+    ("handover_create", "overdracht"),
+):
+    row(f"community:{_name}", f"/mijn/berichten/999999/{_part}", POST_ONLY_PRIVATE)
+row("community:handovers_mine", "/mijn/overdrachten", PRIVATE)
+row("community:handover_cancel", "/mijn/overdrachten/999999/annuleren", POST_ONLY_PRIVATE)
+row("community:profile_mine", "/mijn/community/profiel", PRIVATE)
+
+# community: reports and moderation (programmers and managers of the resident's library)
+row("community:report", lambda w: f"/community/{w['post_a'].pk}/melden", PRIVATE)
+row(
+    "community:report_person",
+    lambda w: f"/community/deelnemer/{w['member_a'].pk}/melden",
+    PRIVATE,
+)
+row("community:report_thanks", "/community/melding/bedankt", PRIVATE)
+row(
+    "community:report_message",
+    lambda w: f"/mijn/berichten/bericht/{w['message'].pk}/melden",
+    OWN_ONLY,
+)
+row("community:moderation", "/medewerkers/moderatie", PROGRAM_OWN)
+row("community:moderate", lambda w: f"/medewerkers/moderatie/{w['report'].pk}", PROGRAM_POST_ONLY)
+row(
+    "community:moderation_person[A]",
+    lambda w: f"/medewerkers/moderatie/deelnemer/{w['member_a'].pk}",
+    PROGRAM_OWN,
+)
+row(
+    "community:moderation_person[B]",
+    lambda w: f"/medewerkers/moderatie/deelnemer/{w['member_b'].pk}",
+    PROGRAM_OTHER,
+)
+row("community:word_filters", "/medewerkers/moderatie/woorden", PROGRAM_OWN)
+row(
+    "community:word_filter_remove",
+    lambda w: f"/medewerkers/moderatie/woorden/{w['word'].pk}/verwijderen",
+    PROGRAM_POST_ONLY,
+)
+
+# community: the library of things (desk, collection and managers of the thing's library)
+THINGS_OWN = {**STAFF_ANY, "programmer": 403, "flexpool_coordinator": 403}
+THINGS_OTHER = {**THINGS_OWN, "desk": 404, "collection": 404, "manager": 404}
+THINGS_POST_ONLY = {
+    **THINGS_OWN,
+    "desk": 405,
+    "collection": 405,
+    "manager": 405,
+    "network_admin": 405,
+}
+row("community:things", "/dingen", PUBLIC)
+row("community:thing", lambda w: f"/dingen/{w['thing_a'].pk}", PUBLIC)
+row("community:things_mine", "/mijn/dingen", PRIVATE)
+row(
+    "community:thing_cancel",
+    lambda w: f"/mijn/dingen/{w['booking'].pk}/annuleren",
+    POST_ONLY_PRIVATE,
+)
+row("community:staff_things", "/medewerkers/dingen", THINGS_OWN)
+row("community:staff_thing[A]", lambda w: f"/medewerkers/dingen/{w['thing_a'].pk}", THINGS_OWN)
+row("community:staff_thing[B]", lambda w: f"/medewerkers/dingen/{w['thing_b'].pk}", THINGS_OTHER)
+row(
+    "community:thing_repair",
+    lambda w: f"/medewerkers/dingen/{w['thing_a'].pk}/reparatie",
+    THINGS_POST_ONLY,
+)
+row(
+    "community:thing_repaired",
+    lambda w: f"/medewerkers/dingen/{w['thing_a'].pk}/gerepareerd",
+    THINGS_POST_ONLY,
+)
+row(
+    "community:thing_lend",
+    lambda w: f"/medewerkers/dingen/reservering/{w['booking'].pk}/uitlenen",
+    THINGS_POST_ONLY,
+)
+row(
+    "community:thing_return",
+    lambda w: f"/medewerkers/dingen/reservering/{w['booking'].pk}/innemen",
+    THINGS_POST_ONLY,
+)
+row("community:desk", "/medewerkers/halen-en-brengen", MEMBERS_OWN)
+row(
+    "community:desk_location[A]",
+    lambda w: f"/medewerkers/halen-en-brengen/{w['loc_a'].pk}",
+    MEMBERS_OWN,
+)
+row(
+    "community:desk_location[B]",
+    lambda w: f"/medewerkers/halen-en-brengen/{w['loc_b'].pk}",
+    MEMBERS_OTHER,
+)
+row(
+    "community:handover_pick_up_code",
+    lambda w: f"/medewerkers/halen-en-brengen/{w['loc_a'].pk}/ophalen",
+    DESK_POST_ONLY,
+)
+for _name, _part in (
+    ("handover_drop", "ontvangen"),
+    ("handover_pick_up", "ophalen"),
+    ("handover_unlock", "deblokkeren"),
+    ("handover_return", "teruggeven"),
+):
+    row(
+        f"community:{_name}",
+        lambda w, p=_part: f"/medewerkers/halen-en-brengen/{w['loc_a'].pk}/zending/999999/{p}",
+        DESK_POST_ONLY,
+    )
+
 
 def named_patterns(resolver: URLResolver, prefix: str = "") -> set[str]:
     names = set()
@@ -426,7 +602,43 @@ def world(db):
     )
     loc_a = LocationFactory(organisation=org_a)
     loc_b = LocationFactory(organisation=org_b)
+    post_a = community_factories.post(author=member_a)
+    talk = Conversation.objects.create(post=post_a, responder=UserFactory())
+    message = Message.objects.create(conversation=talk, sender=talk.responder, body="Hallo")
+    thing_a, thing_b = _thing(loc_a), _thing(loc_b)
     return {
+        "message": message,
+        "report": Report.objects.create(
+            reporter=talk.responder,
+            post=post_a,
+            subject_person=member_a,
+            organisation=org_a,
+            reason="spam",
+        ),
+        "word": WordFilter.objects.create(organisation=org_a, phrase="gratis geld"),
+        "thing_a": thing_a,
+        "thing_b": thing_b,
+        "booking": ThingBooking.objects.create(
+            item=thing_a,
+            person=member_a,
+            first_day=dt.date(2030, 1, 7),
+            last_day=dt.date(2030, 1, 8),
+            blocked_until=dt.date(2030, 1, 9),
+        ),
+        "post_a": post_a,
+        "photo_a": Photo.objects.create(
+            post=post_a,
+            image=community_factories.image_bytes(),
+            thumbnail=community_factories.image_bytes((40, 30)),
+            width=800,
+            height=600,
+        ),
+        "idea_a": community_factories.post(
+            author=member_a, kind="idea", category="games", terms="help", idea_status="pending"
+        ),
+        "idea_b": community_factories.post(
+            author=member_b, kind="idea", category="games", terms="help", idea_status="pending"
+        ),
         "activity": activity(organisation=org_a, location=loc_a),
         "activity_b": activity(organisation=org_b, location=loc_b),
         "room_a": room(location=loc_a),
@@ -444,6 +656,20 @@ def world(db):
         "invoice_b": _invoice(member_b, org_b),
         "users": users,
     }
+
+
+def _thing(location):
+    from bieb.catalog.models import Format
+    from bieb.catalog.tests.factories import ItemFactory
+
+    item = ItemFactory(
+        edition=EditionFactory(title="Boormachine", format=Format.THING),
+        organisation=location.organisation,
+        home_location=location,
+        location=location,
+    )
+    ThingSettings.objects.create(item=item)
+    return item
 
 
 def _invoice(person, organisation):
@@ -484,6 +710,12 @@ def test_access_matrix(world, client, role):
 # signed-in desk or manager of the location's organisation (401 anonymous, 403 other roles,
 # 404 for another organisation's location: circulation/tests/test_api.py).
 API_MATRIX = {
+    ("GET", "/api/v1/community/posts"): "public",
+    ("POST", "/api/v1/community/posts"): "resident",
+    ("GET", "/api/v1/community/posts/{post_id}"): "public",
+    ("POST", "/api/v1/community/posts/{post_id}/responses"): "resident",
+    ("POST", "/api/v1/community/reports"): "resident",
+    ("GET", "/api/v1/me/messages"): "resident",
     ("GET", "/api/v1/activities"): "public",
     ("GET", "/api/v1/activities/{activity_id}"): "public",
     ("POST", "/api/v1/activities/{activity_id}/registrations"): "resident",
@@ -556,6 +788,7 @@ def test_anonymous_callers_get_json_401_from_every_resident_operation(world, cli
             invoice_id=1,
             activity_id=world["activity"].pk,
             registration_id=1,
+            post_id=1,
         )
         response = client.generic(method, url)
         if audience != "public":

@@ -5,8 +5,8 @@
 
 The worker is django-tasks' database worker; at start it queues the nightly round
 (``tasks.daily_jobs`` at 02:00 Amsterdam time) and subscriptions' round (03:00: billing,
-direct debits, dunning) and programming's quarter-hourly round (expired offers, reminders)
-unless they are queued, and each round queues its next. ``jobs`` is for cron or for running a day by hand; it is safe to run twice (renewals
+direct debits, dunning) and programming's quarter-hourly round (expired offers, reminders) and the community's
+morning round (handovers not picked up) unless they are queued, and each round queues its next. ``jobs`` is for cron or for running a day by hand; it is safe to run twice (renewals
 and expiries are conditional updates, notices are unique per loan/hold and date).
 """
 
@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bieb.circulation import tasks
+from bieb.community import tasks as community_tasks
 from bieb.programming import tasks as programming_tasks
 from bieb.subscriptions import tasks as subscription_tasks
 
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             tasks.schedule_daily_jobs()
             subscription_tasks.schedule_daily_jobs()
             programming_tasks.schedule_round()
+            community_tasks.schedule_round()
             arguments = ["--interval", str(options["interval"]), "--no-reload"]
             if options["batch"]:
                 arguments += ["--batch", "--no-startup-delay"]

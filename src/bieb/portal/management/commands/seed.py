@@ -15,6 +15,7 @@ from bieb.accounts import seeding as accounts_seeding
 from bieb.catalog import seeding as catalog_seeding
 from bieb.circulation import seeding as circulation_seeding
 from bieb.circulation.sip2 import demo as sip2_demo
+from bieb.community import seeding as community_seeding
 from bieb.network import seeding as network_seeding
 from bieb.programming import seeding as programming_seeding
 from bieb.subscriptions import seeding as subscriptions_seeding
@@ -27,6 +28,7 @@ SEEDERS = [
     ("circulation", circulation_seeding.seed_circulation),
     ("sip2", sip2_demo.seed_sip2),
     ("programming", programming_seeding.seed_programming),
+    ("community", community_seeding.seed_community),
 ]
 
 
