@@ -15,10 +15,10 @@ from django.db import transaction
 
 from bieb.accounts.models import User
 from bieb.accounts.seeding import FIXED_ACCOUNTS
-from bieb.catalog.models import Item, ItemStatus
+from bieb.catalog.models import Format, Item, ItemStatus
 from bieb.catalog.seeding import DEMO_SOURCE
 from bieb.circulation import services
-from bieb.circulation.models import Loan, LoanPolicy, PatronCategory
+from bieb.circulation.models import HoldScope, Loan, LoanPolicy, PatronCategory
 from bieb.core import clock
 from bieb.core.errors import DomainError
 
@@ -76,6 +76,8 @@ def seed_circulation(profile: str, seed: int) -> None:
     rng = random.Random(f"circulation:{seed}")  # noqa: S311 - repeatable demo data
     copies = list(
         Item.objects.filter(edition__source=DEMO_SOURCE, status=ItemStatus.AVAILABLE)
+        # things are lent for a booking (the community's library of things), not here
+        .exclude(edition__format=Format.THING)
         .select_related("location", "edition")
         .order_by("pk")
     )
@@ -168,6 +170,23 @@ def _holds_and_returns(copies: list[Item], people: list[User], lent: set[int], r
     desk = demo_location()
     out = [c for c in copies if c.pk in lent]
     rng.shuffle(out)
+    # the resident's second hold (index 1) keeps waiting: a copy of a title with no other
+    # copy on the shelf at its home, held for pick-up there
+    waiting = next(
+        (
+            i
+            for i, c in enumerate(out)
+            if i >= 1
+            and not Item.objects.filter(
+                edition_id=c.edition_id, home_location_id=c.home_location_id
+            )
+            .exclude(pk=c.pk)
+            .exists()
+        ),
+        None,
+    )
+    if waiting is not None and len(out) > 1:
+        out[1], out[waiting] = out[waiting], out[1]
     resident = User.objects.filter(email="lid@demo.bieb.nl").first()
     for index, item in enumerate(out[: max(6, len(out) // 5)]):
         patron = resident if index < 2 and resident is not None else rng.choice(people)
@@ -175,8 +194,17 @@ def _holds_and_returns(copies: list[Item], people: list[User], lent: set[int], r
             pickup = desk
         else:
             pickup = item.home_location if index % 3 else item.location
+        if index == 1 and waiting is not None:
+            pickup = item.home_location  # only this copy can serve it: it waits
         try:
-            services.hold_place(patron=patron, edition=item.edition, pickup_location=pickup)
+            services.hold_place(
+                patron=patron,
+                edition=item.edition,
+                pickup_location=pickup,
+                scope=HoldScope.LOCATION
+                if index == 1 and waiting is not None
+                else HoldScope.NATIONAL,
+            )
         except DomainError:
             continue
     returned = out[: max(8, len(out) // 3)]

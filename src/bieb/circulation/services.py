@@ -290,9 +290,12 @@ def checkout(
     actor=None,
     channel: str = "desk",
     due_date: dt.date | None = None,
+    booked_thing: bool = False,
 ) -> Loan:
     """Lend the copy ``barcode`` to ``patron`` at ``location``. ``due_date`` replaces the
-    policy's loan period (a thing of the library is due on its booking's last day). A person with a subscription
+    policy's loan period (a thing of the library is due on its booking's last day). A thing
+    is lent only for its booking (``booked_thing``, from ``community.things.thing_lend``):
+    a desk scan or a self-service machine alone does not lend it. A person with a subscription
     borrows as their plan allows (``entitlements.refuse_physical``: not while it is switched
     off, not when the plan lends no printed copies, not past its number at once); a person
     without one as their patron category allows. The use is counted for the subscription by
@@ -315,6 +318,12 @@ def checkout(
             scanned = _scan(barcode, patron.pk)
             item = scanned.item
             hold = _refuse_unlendable(scanned, patron)
+            if item.edition.format == Format.THING and not booked_thing:
+                raise DomainError(
+                    "thing_needs_booking",
+                    _("Een ding van de bibliotheek leen je met een reservering: zie Dingen."),
+                    status=409,
+                )
             was_moving = item.status == ItemStatus.IN_TRANSIT
             previous_status = item.status
             policy = policy_for(item.organisation_id, item.edition.format, rights.category)

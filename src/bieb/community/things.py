@@ -567,6 +567,7 @@ def thing_lend(
             actor=actor,
             channel="desk",
             due_date=locked.last_day,
+            booked_thing=True,
         )
         ThingBooking.objects.filter(pk=locked.pk).update(
             status=ThingBookingStatus.LENT, loan=loan, condition_out=condition_out

@@ -219,7 +219,7 @@ def test_the_board_costs_the_same_few_queries_for_many_posts(
     _busy_board(2)
     # count and page (or: the place, the rows near it, the page), then places, photos and
     # completed exchanges (as giver and as receiver)
-    with django_assert_max_num_queries(7) as few:
+    with django_assert_max_num_queries(9) as few:
         assert len(ids(client.get(f"{POSTS}?limit=100{near}"))) == 2
     _busy_board(12)
 

@@ -449,3 +449,12 @@ def test_a_lent_thing_is_due_on_its_last_day_and_is_not_renewed_or_held():
             patron=subscriber(), edition=drill.edition, pickup_location=drill.home_location
         )
     assert held.value.code == "thing_not_holdable"
+
+
+def test_a_thing_is_not_lent_by_a_scan_alone():
+    drill = thing()
+    person = subscriber()
+    with pytest.raises(DomainError) as refused:
+        circulation.checkout(patron=person, barcode=drill.barcode, location=drill.home_location)
+    assert refused.value.code == "thing_needs_booking"
+    assert not Loan.objects.filter(item=drill).exists()
