@@ -296,12 +296,16 @@ def thank(*, exchange: Exchange, person: Any, text: str = "", site_url: str = ""
     """One side thanks the other after a done exchange, once, with an optional sentence
     (plain text, at most ``THANKS_MAX``).
 
-    Refusals: ``not_found``, the guard's, ``exchange_not_done``, ``thanks_exists``."""
+    Refusals: ``not_found``, the guard's, ``blocked`` (either way: a thanks is shown on the
+    other's profile), ``exchange_not_done``, ``thanks_exists``."""
     _side_of(exchange, person)
     guard.check_may_exchange(person)
     sentence = clean_text(text, max_length=THANKS_MAX, single_line=True)
     with transaction.atomic():
         fresh = _lock(exchange)
+        other = _other(fresh, person)
+        if other is not None and blocked_between(person.pk, other.pk):
+            raise PermissionDenied("blocked", _("Je kunt deze bewoner geen berichten sturen."))
         if fresh.status != ExchangeStatus.DONE:
             raise DomainError(
                 "exchange_not_done",

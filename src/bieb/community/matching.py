@@ -8,8 +8,8 @@
 - ``notify_new_post(post)``: tells (a) the authors of matching posts (at most one such mail
   per resident per ``NOTICE_EVERY``) and (b) the residents whose saved searches match (at most
   one mail per search per ``NOTICE_EVERY``, counted with ``last_notified_at``). Never the author
-  themself, never someone who blocked the author. The mail names the post's title and links to
-  it; it does not say who wrote it.
+  themself, never someone who blocked the author or whom the author blocked. The mail names
+  the post's title and links to it; it does not say who wrote it.
 - ``saved_search_create`` / ``saved_search_delete``: "notify me" from the resident's own area.
 """
 
@@ -164,7 +164,8 @@ def notify_new_post(post: Post, *, site_url: str = "") -> list[int]:
     now = clock.now()
     since = now - NOTICE_EVERY
     author_id = post.author_id
-    blockers = set(Block.objects.filter(blocked_id=author_id).values_list("blocker_id", flat=True))
+    # either way: someone the author blocked is not matched with them either
+    blockers = _blocked_between(author_id)
     told: list[int] = []
     path = post_path(post.pk)
 

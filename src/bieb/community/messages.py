@@ -7,6 +7,9 @@ to share contact details.
   this conversation (``contact_share``); a block hides it again.
 - A block works both ways and says nothing about who blocked whom: "you cannot send messages
   to this resident".
+- Under 16 without a guardian's consent there is no one-to-one contact either way: such a
+  resident does not write, share an address, or get responses and messages
+  (``other_cannot_exchange``); their ideas go to the library.
 - Bodies are plain text (``text.clean``); links stay text, templates warn next to them.
 - The recipient is mailed that there is a new message, with a link and never the text, at most
   once an hour per conversation (``_mail_due``).
@@ -27,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from bieb.accounts.access import has_guardian_consent
 from bieb.accounts.mail import site_url_or_default
 from bieb.accounts.models import User
 from bieb.community import guard, notify, text
@@ -83,6 +87,16 @@ def not_found() -> NotFound:
 
 def _blocked() -> DomainError:
     return PermissionDenied("blocked", _("Je kunt deze bewoner geen berichten sturen."))
+
+
+def _cannot_exchange() -> DomainError:
+    """The other side is under 16 without a guardian's consent: no one-to-one contact with
+    them, whoever starts it (the refusal says nothing of their age)."""
+    return DomainError(
+        "other_cannot_exchange",
+        _("Met deze bewoner kun je op dit moment niets afspreken."),
+        status=409,
+    )
 
 
 def _post_not_open() -> DomainError:
@@ -275,8 +289,10 @@ def respond(*, post: Post, person: Any, body: str, site_url: str = "") -> Messag
 
     Refusals: ``own_post``, ``post_not_open`` (closed or hidden), the guard's
     (``login_required``, ``email_unconfirmed``, ``suspended``, ``consent_required``),
-    ``blocked`` (either way), ``rate_limited`` (new conversations: ``response``; every
-    message: ``message``), ``body_required``."""
+    ``blocked`` (either way), ``other_cannot_exchange`` (the author is under 16 without a
+    guardian's consent: their ideas are for the library, not for one-to-one contact),
+    ``rate_limited`` (new conversations: ``response``; every message: ``message``),
+    ``body_required``."""
     guard.check_may_exchange(person)
     cleaned = _clean_body(body)
     with transaction.atomic():
@@ -300,6 +316,8 @@ def respond(*, post: Post, person: Any, body: str, site_url: str = "") -> Messag
             raise _post_not_open()
         if blocked_between(person.pk, fresh.author_id):
             raise _blocked()
+        if not has_guardian_consent(fresh.author):
+            raise _cannot_exchange()
         conversation = Conversation.objects.filter(post_id=fresh.pk, responder_id=person.pk).first()
         if conversation is None:
             guard.check_rate(
@@ -338,7 +356,8 @@ def message_send(
 
     Refusals as ``respond``: the guard's, ``post_not_open`` when a moderator hid the post
     (a closed post's conversation goes on: the two may still be arranging the handover),
-    ``blocked``, ``rate_limited``, ``body_required``."""
+    ``blocked``, ``other_cannot_exchange`` (the other is under 16 without a guardian's
+    consent, e.g. since it was withdrawn), ``rate_limited``, ``body_required``."""
     if not is_participant(conversation, person):
         raise not_found()
     guard.check_may_exchange(person)
@@ -359,6 +378,8 @@ def message_send(
             raise _blocked()
         if blocked_between(person.pk, other.pk):
             raise _blocked()
+        if not has_guardian_consent(other):
+            raise _cannot_exchange()
         _check_message_rate(person)
         message = _add_message(fresh, person, other, cleaned, site_url)
     conversation.last_message_at = fresh.last_message_at
@@ -422,10 +443,15 @@ def unblock(*, person: Any, other: Any) -> bool:
 
 def contact_share(*, conversation: Conversation, person: Any, share: bool) -> Conversation:
     """``person`` shows (or hides again) their e-mail address to the other side of
-    ``conversation``. Only the two residents may (anyone else: ``not_found``)."""
+    ``conversation``. Only the two residents may (anyone else: ``not_found``); showing it
+    needs the guard's ``check_may_exchange`` (``suspended``, ``consent_required``)."""
     if not is_participant(conversation, person):
         raise not_found()
     _check_person(person)
+    if share:
+        # showing one's address is one-to-one contact: not while suspended, nor under 16
+        # without a guardian's consent (hiding it again is always allowed)
+        guard.check_may_exchange(person)
     field = (
         "responder_shares_contact"
         if person.pk == conversation.responder_id

@@ -5,10 +5,12 @@
   reports the person made, moderation actions about them, thing bookings.
 - Deleting the account is refused while a thing of the person waits at a library desk
   (the desk must be able to hand it back) or a thing of the library is booked and lent;
-  otherwise the person's posts and conversations (with their messages and photos) are deleted,
+  otherwise the person's posts and conversations (with their messages and photos) are deleted
+  (a post with an exchange is kept for figures, hidden, without its text and photos),
   the person is forgotten on exchanges (the birth year and municipality stay, for figures),
-  on messages in other people's conversations (the text is removed), thanks, reports and
-  moderation actions, future thing bookings are cancelled and past ones forgotten.
+  on messages in other people's conversations (the text is removed), on handovers (their
+  label), thanks, reports and moderation actions, future thing bookings are cancelled and
+  past ones forgotten.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bieb.community.models import (
     HandoverStatus,
     Message,
     ModerationAction,
+    Photo,
     Post,
     Report,
     SavedSearch,
@@ -100,6 +103,12 @@ def export(user) -> dict[str, Any]:
             for e in exchanges
         ],
         "thanks_given": list(Thanks.objects.filter(author=user).values_list("text", flat=True)),
+        "thanks_received": list(
+            Thanks.objects.filter(exchange__in=exchanges)
+            .exclude(author=user)
+            .order_by("pk")
+            .values_list("text", flat=True)
+        ),
         "handovers": [
             {
                 "label": h.label,
@@ -157,6 +166,8 @@ def before_delete(user) -> None:
     Handover.objects.filter(
         Q(exchange__giver=user) | Q(exchange__receiver=user), status=HandoverStatus.ANNOUNCED
     ).update(status=HandoverStatus.CANCELLED)
+    # the desk's label names the post and the receiver ("Boormachine · Anna V.")
+    Handover.objects.filter(Q(exchange__giver=user) | Q(exchange__receiver=user)).update(label="")
     ThingBooking.objects.filter(person=user, status=ThingBookingStatus.BOOKED).update(
         status=ThingBookingStatus.CANCELLED
     )
@@ -168,11 +179,13 @@ def before_delete(user) -> None:
     # the posts go; exchanges on them stay as figures (their post is protected: hide it instead)
     kept = set(Exchange.objects.values_list("post_id", flat=True).filter(post__author=user))
     Post.objects.filter(author=user).exclude(pk__in=kept).delete()
+    Photo.objects.filter(post__author=user).delete()
     Post.objects.filter(author=user, pk__in=kept).update(
         status="hidden",
         hidden_reason="account verwijderd",
         title="",
         body="",
+        availability="",
         closed_at=clock.now(),
     )
     Thanks.objects.filter(author=user).update(author=None, text="")

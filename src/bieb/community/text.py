@@ -21,10 +21,10 @@ _SPACES = re.compile(r"[ \t\f\v]+")
 LINK = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w.-]+\.(?:nl|com|org|net|eu|be|info)\b/?\S*", re.I)
 _PHONE = re.compile(r"(?<!\d)(?:\+31|0031|0)[\s-]?(?:[1-9](?:[\s-]?\d){8})(?!\d)")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-# a Dutch street address: a capitalised word ending in a street suffix ("Dorpsstraat",
-# "Kerklaan") and a house number with an optional letter, or a full postcode ("1234 AB")
+# a Dutch street address: a word ending in a street suffix ("Dorpsstraat", also typed as
+# "dorpsstraat") and a house number with an optional letter, or a full postcode ("1234 AB")
 _STREET = re.compile(
-    r"\b[A-Z][a-zà-ÿ]+(?:straat|laan|weg|plein|gracht|kade|singel|dijk|pad|hof|steeg|dreef|"
+    r"\b[A-Za-z][a-zà-ÿ]+(?:straat|laan|weg|plein|gracht|kade|singel|dijk|pad|hof|steeg|dreef|"
     r"park|markt|baan|straatweg|veld|wal)\s+\d{1,4}\s?[a-zA-Z]?\b"
 )
 _POSTCODE_FULL = re.compile(r"\b[1-9]\d{3}\s?(?!SA|SD|SS)[A-Z]{2}\b")

@@ -127,7 +127,9 @@ def test_youth_rules_hold_for_both_sides():
 
     young_author = f.youth(age=14)
     own = f.post(author=young_author)
-    conversation = talk(own)
+    # written straight to the database: nobody can respond to a post of a child without
+    # consent (``other_cannot_exchange``), but a conversation may date from before
+    conversation = f.conversation(own)
     refused(
         "consent_required",
         lambda: exchanges.exchange_agree(conversation=conversation, person=young_author),
