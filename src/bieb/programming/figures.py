@@ -170,10 +170,13 @@ def figures_by_challenge(
     activities = _activities(organisation_ids, date_from, date_to)
     per = _collect(activities, now)
     out: dict[str, Figures] = {c: Figures() for c in [*Challenge.values, "total"]}
-    people: dict[str, dict[str, int | None]] = defaultdict(dict)
-    year = now.astimezone(clock.AMSTERDAM).year
+    # who came -> their age group in the year of the activity (as ``activity_figures``), not
+    # in the year the figures are asked for
+    people: dict[str, dict[str, str]] = defaultdict(dict)
     for activity in activities:
         figures = per[activity.pk]
+        year = activity.starts_at.astimezone(clock.AMSTERDAM).year
+        groups = {who: age_group(birth, year) for who, birth in figures.people.items()}
         for key in (activity.challenge, "total"):
             target = out[key]
             target.activities += 1
@@ -183,8 +186,8 @@ def figures_by_challenge(
             target.attended += figures.attended
             target.attendances += figures.attendances
             target.no_shows += figures.no_shows
-            people[key].update(figures.people)
+            people[key].update(groups)
     for key, target in out.items():
         target.unique_participants = len(people[key])
-        target.by_age_group = _suppressed(Counter(age_group(y, year) for y in people[key].values()))
+        target.by_age_group = _suppressed(Counter(people[key].values()))
     return out

@@ -60,7 +60,8 @@ def tell(registration: Any, template: str, *, site_url: str = "", **extra: Any) 
             " ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False
         )
 
-    transaction.on_commit(send)
+    # robust: one address that fails does not keep the mail from the others
+    transaction.on_commit(send, robust=True)
 
 
 def tell_booking(booking: Any, template: str, *, site_url: str = "") -> None:
@@ -89,4 +90,5 @@ def tell_booking(booking: Any, template: str, *, site_url: str = "") -> None:
             fail_silently=False,
         )
 
-    transaction.on_commit(send)
+    # robust: one address that fails does not keep the mail from the others
+    transaction.on_commit(send, robust=True)

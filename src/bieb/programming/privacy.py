@@ -2,10 +2,11 @@
 
 - Export: registrations (activity, dates, seats, status, payment, check-ins), room booking
   requests, whether a personal calendar feed exists (not its secret).
-- Deleting the account cancels live registrations (their seats go to the waitlist, credits and
-  unpaid invoices back through ``services.registration_cancel``), forgets the person on past
-  registrations (the birth year stays, for figures by age group), ends pending room requests
-  and deletes the calendar feed.
+- Deleting the account cancels live registrations for activities that have not started (their
+  seats go to the waitlist, credits and money back through ``services.registration_cancel``),
+  forgets the person on every registration (the birth year and the status stay, for figures:
+  an activity that took place was not cancelled, and what it cost is not given back), ends
+  pending room requests and deletes the calendar feed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bieb.accounts.privacy import Provider
+from bieb.core import clock
 from bieb.programming.models import (
     LIVE_STATUSES,
     BookingStatus,
@@ -66,7 +68,9 @@ def export(user) -> dict[str, Any]:
 def before_delete(user) -> None:
     from bieb.programming import services
 
-    for registration in Registration.objects.filter(person=user, status__in=LIVE_STATUSES):
+    for registration in Registration.objects.filter(
+        person=user, status__in=LIVE_STATUSES, activity__starts_at__gt=clock.now()
+    ):
         services.registration_cancel(registration=registration, actor=None)
     Registration.objects.filter(person=user).update(person=None, name="", email="")
     RoomBooking.objects.filter(requested_by=user, status=BookingStatus.REQUESTED).update(

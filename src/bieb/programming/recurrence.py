@@ -133,8 +133,10 @@ def sessions_of(
         starts = [starts_at.astimezone(AMSTERDAM)]
     else:
         starts = [_local(naive) for naive in rule]
+    # the end is the start plus the duration in real time: a session across a clock change
+    # lasts as long as the first one
     return [
-        Session(start.astimezone(dt.UTC), (start + duration).astimezone(dt.UTC))
+        Session(start.astimezone(dt.UTC), start.astimezone(dt.UTC) + duration)
         for start in starts
         if start.date().isoformat() not in skip
     ]

@@ -8,6 +8,13 @@ the order the rows were written. Seats that come free are offered at once to the
 waitlist whose group fits (``_promote``); an offer not taken in time expires and moves on
 (``offers_expire``, also run before every registration change on the activity).
 
+Locks are taken in one order, so that no two of these paths wait for each other (PostgreSQL;
+SQLite runs one writer at a time): the person (``User``, for credits), then the activity row,
+then its registrations by primary key, then what subscriptions locks (usage, invoices, the
+invoice counter). Every path that changes whether a registration holds seats locks the activity
+first; ``register`` takes it with the conditional ``UPDATE`` (or, without a seat, with a lock
+before it puts someone on the waitlist). The round works one activity per transaction.
+
 Money: free activities cost nothing; ``credits`` activities use the plan's activity credits
 (``subscriptions.selectors.entitlements_for`` and ``usage_record``), and without credits left
 the price, when there is one; paid ones are paid online (an invoice from the organisation and
@@ -23,7 +30,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -536,7 +543,9 @@ def _check_seats(activity: Activity, seats: Any) -> int:
 
 def _take_seats(activity_id: int, seats: int, *, behind_waitlist: bool = False) -> bool:
     """Take ``seats`` if they are free: one conditional UPDATE, the whole guard. With
-    ``behind_waitlist`` only when nobody waits or holds an offer (nobody jumps the queue)."""
+    ``behind_waitlist`` only when nobody on the waitlist fits in the free seats (nobody jumps
+    the queue; a group too big for them does not hold back a smaller newcomer, as it does
+    not on the waitlist: ``_promote``)."""
     queryset = Activity.objects.filter(
         pk=activity_id,
         status=ActivityStatus.PUBLISHED,
@@ -547,11 +556,17 @@ def _take_seats(activity_id: int, seats: int, *, behind_waitlist: bool = False) 
             ~Exists(
                 Registration.objects.filter(
                     activity_id=OuterRef("pk"),
-                    status__in=(RegistrationStatus.WAITLISTED, RegistrationStatus.OFFERED),
+                    status=RegistrationStatus.WAITLISTED,
+                    seats__lte=OuterRef("capacity") - OuterRef("seats_taken"),
                 )
             )
         )
     return bool(queryset.update(seats_taken=F("seats_taken") + seats))
+
+
+def _lock_activity(activity_id: int) -> Activity:
+    """The activity row, locked: the first lock of every path that moves seats."""
+    return Activity.objects.select_for_update().get(pk=activity_id)
 
 
 def _free_seats(activity_id: int, seats: int) -> None:
@@ -573,8 +588,8 @@ def register(
 ) -> Registration:
     """Register ``person`` (signed in) or a visitor (``email`` and ``name``) for ``seats``.
 
-    A resident gets a seat at once when one is free and nobody waits, else a place on the
-    waitlist. A visitor first confirms the e-mail address (a link); the seat is sought then.
+    A resident gets a seat at once when one is free and nobody on the waitlist fits in the
+    free seats, else a place on the waitlist. A visitor first confirms the e-mail address (a link); the seat is sought then.
     Refusals: ``activity_not_found``, ``activity_cancelled``, ``activity_started``,
     ``no_registration``, ``seats_invalid``, ``too_many_seats``, ``already_registered`` (409),
     ``email_unconfirmed``, ``consent_required``, ``email_invalid``, ``name_required``,
@@ -672,11 +687,13 @@ def _register(activity, person, email, name, seats, pay_at_door, actor, site_url
         payment=PaymentState.AT_DOOR if pay_at_door else "",
     )
     if person is None:
+        # under the lock: a cancellation of the activity at this moment sees this row
+        _open_for_registration(_lock_activity(fresh.pk))
         registration.status = RegistrationStatus.UNCONFIRMED
         registration.offer_expires_at = min(
             clock.now() + dt.timedelta(hours=EMAIL_CONFIRM_HOURS), fresh.starts_at
         )
-    elif _take_seats(fresh.pk, seats, behind_waitlist=True):
+    elif _take_seats(fresh.pk, seats, behind_waitlist=True) or _seat_after_lock(fresh.pk, seats):
         registration.status = RegistrationStatus.CONFIRMED
         registration.confirmed_at = clock.now()
     else:
@@ -698,6 +715,15 @@ def _register(activity, person, email, name, seats, pay_at_door, actor, site_url
     }[registration.status]
     notify.tell(registration, template, site_url=site_url, hours=EMAIL_CONFIRM_HOURS)
     return registration
+
+
+def _seat_after_lock(activity_id: int, seats: int) -> bool:
+    """No seat at the first try: lock the activity and ask again before the waitlist. So a
+    cancellation of the activity at this moment sees the new row (it waits for the lock, or
+    this refuses ``activity_cancelled``), and on PostgreSQL an UPDATE that waited for the row
+    and then read the waitlist as it was before does not leave free seats idle."""
+    _open_for_registration(_lock_activity(activity_id))
+    return _take_seats(activity_id, seats, behind_waitlist=True)
 
 
 def _already() -> DomainError:
@@ -785,11 +811,15 @@ def _settle(
     registration.save(update_fields=["payment", "invoice", "offer_expires_at"])
 
 
-def _give_back(registration: Registration, activity: Activity, actor: Any, *, reason: str) -> bool:
-    """Return what a registration that ends had used: credits, and its invoice (voided when
-    nothing was paid, credited when paid). Whether anything was given back."""
+def _give_back(
+    registration: Registration, activity: Activity, actor: Any, *, reason: str, refund: bool = True
+) -> bool:
+    """Return what a registration that ends had used: credits (to the usage period they were
+    used in), and its invoice (``_invoice_give_back``). Without ``refund`` (a place used: the
+    activity had started) only an invoice with nothing paid on it is voided. Whether anything
+    was given back."""
     given = False
-    if registration.credits_used and registration.person_id:
+    if registration.credits_used and registration.person_id and refund:
         from bieb.subscriptions import services as subscription_services
 
         subscription_services.usage_record(
@@ -805,37 +835,89 @@ def _give_back(registration: Registration, activity: Activity, actor: Any, *, re
         registration.save(update_fields=["credits_used"])
         given = True
     if registration.invoice_id:
-        from bieb.subscriptions import invoicing
-        from bieb.subscriptions.models import Invoice, InvoiceStatus
-
-        invoice = Invoice.objects.get(pk=registration.invoice_id)
-        with translation.override("nl"):
-            text = _("Aanmelding voor %(title)s vervallen: %(reason)s") % {
-                "title": activity.title[:100],
-                "reason": reason[:80],
-            }
-        if invoice.status == InvoiceStatus.OPEN and not invoice.settled_cents:
-            try:
-                invoicing.invoice_void(invoice, reason=text[:200], actor=actor)
-            except DomainError:  # a payment is under way: credit what it brings
-                pass
-            else:
-                return True
-        if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
-            amount = (
-                invoice.settled_cents
-                if invoice.status == InvoiceStatus.OPEN
-                else invoice.total_cents
-            )
-            if amount > 0:
-                try:
-                    invoicing.invoice_credit(
-                        invoice, amount_cents=amount, reason=text[:200], actor=actor
-                    )
-                except DomainError:  # already credited in full
-                    return given
-                given = True
+        given = (
+            _invoice_give_back(registration.invoice_id, activity, actor, reason, refund=refund)
+            or given
+        )
     return given
+
+
+def _invoice_give_back(
+    invoice_id: int, activity: Activity, actor: Any, reason: str, *, refund: bool = True
+) -> bool:
+    """Settle the invoice of a registration that ended, exactly once: void it when nothing
+    was paid on it; otherwise (with ``refund``) credit what is not credited yet, so whatever
+    was paid comes back as credit on the account and nothing stays owed (a credit note is
+    applied to the rest of its own invoice first). While a payment is under way nothing can
+    be decided: the round does it once the provider has answered (``ended_invoices_settle``).
+    Whether anything was given back now."""
+    from bieb.subscriptions import invoicing, payments
+    from bieb.subscriptions.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
+
+    invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+    if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
+        return False  # voided already (or written off: nothing was paid to give back)
+    if payments.under_way([invoice.pk]):
+        return False
+    credited = sum(
+        InvoiceLine.objects.filter(invoice__corrects=invoice, kind=LineKind.CORRECTION).values_list(
+            "amount_cents", flat=True
+        )
+    )
+    with translation.override("nl"):
+        text = _("Aanmelding voor %(title)s vervallen: %(reason)s") % {
+            "title": activity.title[:100],
+            "reason": reason[:80],
+        }
+    if invoice.status == InvoiceStatus.OPEN and not invoice.settled_cents and not credited:
+        invoicing.invoice_void(invoice, reason=text[:200], actor=actor)
+        return True
+    amount = invoice.total_cents - credited
+    if amount <= 0 or not refund:
+        return False
+    invoicing.invoice_credit(invoice, amount_cents=amount, reason=text[:200], actor=actor)
+    return True
+
+
+def ended_invoices_settle(*, limit: int = 500) -> int:
+    """Settle the invoices of registrations that ended while a payment was under way
+    (cancelled by the person or the library at that moment): credited once paid, voided
+    once the payment failed. Run by the round; returns how many were settled."""
+    from bieb.subscriptions.models import Invoice, InvoiceStatus
+
+    corrected = Invoice.objects.filter(corrects=OuterRef("invoice_id"))
+    # as when it ended: money back for a place that expired, was given up before the start,
+    # or whose activity the library cancelled (``registration_cancel``)
+    refund_due = (
+        Q(status=RegistrationStatus.EXPIRED)
+        | Q(activity__status=ActivityStatus.CANCELLED)
+        | Q(cancelled_at__lt=F("activity__starts_at"))
+    )
+    pending = (
+        Registration.objects.filter(
+            status__in=(RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED),
+            invoice__isnull=False,
+        )
+        .filter(
+            Q(invoice__status=InvoiceStatus.OPEN)
+            | Q(invoice__status=InvoiceStatus.PAID) & ~Exists(corrected) & refund_due
+        )
+        .annotate(refund=ExpressionWrapper(refund_due, output_field=BooleanField()))
+        .select_related("activity")
+        .order_by("pk")[:limit]
+    )
+    settled = 0
+    for registration in pending:
+        with transaction.atomic():
+            if _invoice_give_back(
+                registration.invoice_id,
+                registration.activity,
+                None,
+                reason=_("afgemeld"),
+                refund=registration.refund,
+            ):
+                settled += 1
+    return settled
 
 
 def _free_and_promote(registration: Registration, activity_id: int) -> None:
@@ -847,7 +929,7 @@ def _promote(activity: Activity) -> list[Registration]:
     """Offer free seats to the waitlist in order (a group that does not fit waits for more;
     a smaller one behind it may go first). Call inside a transaction."""
     offered = []
-    fresh = Activity.objects.get(pk=activity.pk)
+    fresh = _lock_activity(activity.pk)
     if fresh.status != ActivityStatus.PUBLISHED or fresh.starts_at <= clock.now():
         return offered
     left = fresh.capacity - fresh.seats_taken
@@ -888,22 +970,38 @@ def registration_cancel(
     *, registration: Registration, actor: Any = None, reason: str = ""
 ) -> Registration:
     """Cancel a live registration (the person, a visitor by their link, or staff). Seats
-    held go at once to the first on the waitlist; credits and money come back."""
+    held go at once to the first on the waitlist; credits and money come back when it is
+    cancelled before the (first) session starts. Later (a course left half-way) the place was
+    used: nothing comes back but an invoice with nothing paid on it, which is voided. Once
+    the activity is over it is refused (``activity_over``): what took place stays."""
     with transaction.atomic():
+        activity = _lock_activity(registration.activity_id)
         locked = (
             Registration.objects.select_for_update(of=("self",))
-            .select_related("activity", "person")
+            .select_related("person")
             .get(pk=registration.pk)
         )
+        locked.activity = activity
         if locked.status not in LIVE_STATUSES:
             raise _error(
                 "registration_not_live",
                 _("Deze aanmelding is al afgemeld of verlopen."),
                 status=409,
             )
-        activity = locked.activity
+        if activity.last_ends_at <= clock.now():
+            raise _error(
+                "activity_over",
+                _("Deze activiteit is al voorbij; afmelden kan niet meer."),
+                status=409,
+            )
         _free_and_promote(locked, activity.pk)
-        _give_back(locked, activity, actor, reason=reason or _("afgemeld"))
+        _give_back(
+            locked,
+            activity,
+            actor,
+            reason=reason or _("afgemeld"),
+            refund=clock.now() < activity.starts_at,
+        )
         locked.status = RegistrationStatus.CANCELLED
         locked.cancelled_at = clock.now()
         locked.offer_expires_at = None
@@ -927,6 +1025,8 @@ def registration_confirm_email(*, token: str, site_url: str = "") -> Registratio
     if stale is not None:  # end what waited too long first, in its own transaction
         offers_expire(activity=stale.activity)
     with transaction.atomic():
+        if stale is not None:
+            _lock_activity(stale.activity_id)
         registration = (
             Registration.objects.select_for_update(of=("self",))
             .select_related("activity")
@@ -942,7 +1042,7 @@ def registration_confirm_email(*, token: str, site_url: str = "") -> Registratio
                 "registration_not_live", _("Deze aanmelding is verlopen of afgemeld."), status=409
             )
         activity = registration.activity
-        _open_for_registration(Activity.objects.get(pk=activity.pk))
+        _open_for_registration(_lock_activity(activity.pk))
         registration.offer_expires_at = None
         if _take_seats(activity.pk, registration.seats, behind_waitlist=True):
             registration.status = RegistrationStatus.CONFIRMED
@@ -974,6 +1074,10 @@ def offer_accept(
     # roll it back)
     offers_expire(activity=registration.activity)
     with transaction.atomic():
+        if registration.person_id:
+            # one credit-using change at a time per person (as ``register``): credits stay exact
+            User.objects.select_for_update().filter(pk=registration.person_id).first()
+        _lock_activity(registration.activity_id)
         locked = (
             Registration.objects.select_for_update(of=("self",))
             .select_related("activity", "person")
@@ -1018,8 +1122,6 @@ def offer_accept(
 def offers_expire(*, activity: Activity | None = None, now: dt.datetime | None = None) -> int:
     """End what waited too long (offers not taken, visitors' unconfirmed e-mail addresses,
     online payments not made) and offer the seats to the next. Returns how many ended."""
-    from bieb.subscriptions.models import InvoiceStatus
-
     now = now or clock.now()
     stale = (
         Q(status=RegistrationStatus.OFFERED, offer_expires_at__lte=now)
@@ -1037,43 +1139,55 @@ def offers_expire(*, activity: Activity | None = None, now: dt.datetime | None =
     stale_ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:1000])
     if not stale_ids:
         return 0
-    queryset = Registration.objects.filter(stale, pk__in=stale_ids)
+    activity_ids = sorted(
+        set(Registration.objects.filter(pk__in=stale_ids).values_list("activity_id", flat=True))
+    )
+    # one activity per transaction: the activity row first, then its registrations (the
+    # module's lock order), and no lock of one activity is held while waiting for another's
+    return sum(_expire_stale(activity_id, stale, stale_ids) for activity_id in activity_ids)
+
+
+def _expire_stale(activity_id: int, stale: Q, stale_ids: list[int]) -> int:
+    from bieb.subscriptions import payments
+    from bieb.subscriptions.models import Invoice, InvoiceStatus
+
     ended = 0
-    touched: dict[int, Activity] = {}
     with transaction.atomic():
+        locked_activity = _lock_activity(activity_id)
         for registration in (
-            queryset.select_for_update(of=("self",))
-            .select_related("activity", "person")
+            Registration.objects.filter(stale, pk__in=stale_ids, activity_id=activity_id)
+            .select_for_update(of=("self",))
+            .select_related("person")
             .order_by("pk")
         ):
+            registration.activity = locked_activity
             if (
                 registration.payment == PaymentState.ONLINE
                 and registration.status == RegistrationStatus.CONFIRMED
             ):
-                invoice = registration.invoice
+                # the invoice locked before asking whether a payment is under way: a payment
+                # started at this moment waits, then finds the invoice voided (nothing to pay)
+                invoice = (
+                    Invoice.objects.select_for_update().filter(pk=registration.invoice_id).first()
+                )
                 if invoice is None or invoice.status == InvoiceStatus.PAID:
                     registration.offer_expires_at = None
                     registration.save(update_fields=["offer_expires_at"])
                     continue
-                from bieb.subscriptions import payments
-
                 if payments.under_way([invoice.pk]):
                     continue  # the provider has not answered yet: wait for it
-            _free_and_promote(registration, registration.activity_id)
-            _give_back(
-                registration, registration.activity, None, reason=_("niet op tijd bevestigd")
-            )
+            _free_and_promote(registration, activity_id)
+            _give_back(registration, locked_activity, None, reason=_("niet op tijd bevestigd"))
             registration.status = RegistrationStatus.EXPIRED
             registration.save(update_fields=["status"])
             audit_record(
                 action="programming.registration_expire",
                 subject=registration,
-                organisation_id=registration.activity.organisation_id,
+                organisation_id=locked_activity.organisation_id,
             )
-            touched[registration.activity_id] = registration.activity
             ended += 1
-        for touched_activity in touched.values():
-            _promote(touched_activity)
+        if ended:
+            _promote(locked_activity)
     return ended
 
 
@@ -1102,11 +1216,16 @@ def session_at(activity: Activity, moment: dt.datetime | None = None):
     """The session to check in for at ``moment``: the one under way, or the next one that
     starts within a few hours, or the last one that ended within ``CHECK_IN_WINDOW``."""
     moment = moment or clock.now()
-    sessions = recurrence.activity_sessions(activity)
-    for session in sessions:
-        if session.starts_at - dt.timedelta(hours=3) <= moment <= session.ends_at + CHECK_IN_WINDOW:
-            return session
-    return None
+    near = [
+        session
+        for session in recurrence.activity_sessions(activity)
+        if session.starts_at - dt.timedelta(hours=3) <= moment <= session.ends_at + CHECK_IN_WINDOW
+    ]
+    # in that order: a long day's late window may reach the next morning's early one
+    coming = [session for session in near if moment <= session.ends_at]
+    if coming:
+        return coming[0]
+    return near[-1] if near else None
 
 
 def check_in(

@@ -3,7 +3,9 @@
 ``round`` runs every quarter of an hour: offers from the waitlist and online payments that
 were not taken in time end and their seats go to the next (``services.offers_expire``; the
 same runs before every registration change on an activity, so nobody waits on the round to
-register), and reminders go out before sessions (``services.reminders_send``). Run without
+register), invoices of registrations that ended while a payment was under way are settled once
+the provider has answered (``services.ended_invoices_settle``), and reminders go out before
+sessions (``services.reminders_send``). Run without
 arguments, it queues its next run. ``bieb circulation worker`` starts it with the other rounds;
 ``bieb programming jobs`` runs it at once (for cron or by hand); it is safe to run twice.
 """
@@ -27,6 +29,7 @@ def run_round(now: dt.datetime | None = None) -> dict[str, object]:
     return {
         "at": now.isoformat(),
         "expired": services.offers_expire(now=now),
+        "invoices_settled": services.ended_invoices_settle(),
         "reminders": services.reminders_send(now=now),
     }
 

@@ -464,7 +464,9 @@ def registration_cancel(request: HttpRequest, token: str) -> HttpResponse:
         {
             "registration": registration,
             "activity": registration.activity,
-            "refund": registration.credits_used > 0 or registration.invoice_id is not None,
+            # money and credits come back only before the first session (services)
+            "refund": registration.activity.starts_at > clock.now()
+            and (registration.credits_used > 0 or registration.invoice_id is not None),
         },
     )
 
