@@ -25,6 +25,8 @@ RADIUS_CHOICES = [(n, _("%(n)s km") % {"n": n}) for n in (2, 5, 10, 25, 50)]
 #: what the file inputs accept (the service recognises images by content, not by this)
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp"
 PHOTO_SLOTS = range(1, photos.MAX_PHOTOS + 1)
+#: text areas wrap their lines (the site's default class for text, ``utrecht-textbox``, does not)
+TEXTAREA_CLASS = "utrecht-textarea utrecht-textarea--html-textarea"
 
 TYPE_CHOICES = [
     (PostType.OFFER, _("Ik bied iets aan")),
@@ -38,6 +40,10 @@ def _with_all(choices, label=None) -> list[tuple[str, str]]:
 
 def _radio(**attrs) -> forms.RadioSelect:
     return forms.RadioSelect(attrs={"class": "community-radio", **attrs})
+
+
+def _textarea(rows: int) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, "class": TEXTAREA_CLASS})
 
 
 # --- the board's filters (GET) -------------------------------------------------------------------
@@ -80,8 +86,10 @@ class BoardFilterForm(forms.Form):
         self.fields["category"].choices = _with_all(Category.choices)
         self.fields["municipality"].choices = _with_all(municipalities, _("heel Nederland"))
         for name, field in self.fields.items():
+            # no "utrecht-select--html-select": it hides the browser's arrow and the theme
+            # draws none, so a choice list would look like a text box
             css = (
-                "utrecht-select utrecht-select--html-select"
+                "utrecht-select"
                 if isinstance(field.widget, forms.Select)
                 else "utrecht-textbox utrecht-textbox--html-input"
             )
@@ -163,7 +171,7 @@ def _body_field() -> forms.CharField:
     return forms.CharField(
         label=_("Omschrijving"),
         max_length=posts.BODY_MAX,
-        widget=forms.Textarea(attrs={"rows": 6}),
+        widget=_textarea(6),
         help_text=_(
             "Wat is het, in welke staat, wat vraag je ervoor terug? Zet er geen adres, "
             "telefoonnummer of e-mailadres in: contact loopt via berichten op het platform."
@@ -227,6 +235,31 @@ class PostForm(_PostTextMixin, forms.Form):
             self.fields["kind"].choices = [(PostKind.IDEA, PostKind.IDEA.label)]
             self.fields["kind"].initial = PostKind.IDEA
         self._style()
+
+    def clean(self):
+        data = super().clean()
+        # "lenen, geven of ruilen" is needed for things; say it from the writer's side
+        if data.get("kind") == PostKind.THING and not data.get("terms"):
+            self.add_error(
+                "terms",
+                _("Kies of je het wilt lenen, krijgen of ruilen.")
+                if data.get("type") == PostType.REQUEST
+                else _("Kies of je het uitleent, weggeeft of ruilt."),
+            )
+        # a browser never sends a chosen photo twice: after a refusal the description is still
+        # there but the photo is gone, and the post would be placed without it unnoticed
+        for n in PHOTO_SLOTS:
+            if data.get(f"alt_{n}") and not data.get(f"photo_{n}"):
+                self.add_error(
+                    f"photo_{n}",
+                    _(
+                        "Kies foto %(n)s (opnieuw): je schreef erbij wat erop staat, maar de "
+                        "foto zelf is niet meegestuurd. Wil je geen foto, maak de beschrijving "
+                        "dan leeg."
+                    )
+                    % {"n": n},
+                )
+        return data
 
     def photo_slots(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         return [(self[f"photo_{n}"], self[f"alt_{n}"]) for n in PHOTO_SLOTS]
@@ -336,6 +369,15 @@ class SavedSearchForm(RefusalFormMixin, forms.Form):
 # --- the review of an activity idea (staff) -----------------------------------------------------
 
 
+def _without_idea_prefix(title: str) -> str:
+    """ "Idee: een repair café" -> "een repair café" (an activity is no idea any more)."""
+    head, sep, rest = title.partition(":")
+    if sep and head.strip().lower() in ("idee", "idea") and rest.strip():
+        rest = rest.strip()
+        return rest[:1].upper() + rest[1:]
+    return title
+
+
 class IdeaApproveForm(RefusalFormMixin, forms.Form):
     """The few facts a draft activity needs; the programmer completes it afterwards in the
     programming screens (``programming:staff_activity``)."""
@@ -345,7 +387,7 @@ class IdeaApproveForm(RefusalFormMixin, forms.Form):
     summary = forms.CharField(
         label=_("Korte omschrijving"),
         max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=_textarea(3),
     )
     audience = forms.ChoiceField(label=_("Doelgroep"), choices=Audience.choices)
     challenge = forms.ChoiceField(
@@ -384,7 +426,7 @@ class IdeaApproveForm(RefusalFormMixin, forms.Form):
         label=_("Bericht aan de bewoner (mag leeg)"),
         required=False,
         max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=_textarea(3),
     )
 
     domain_field_aliases = {
@@ -407,7 +449,7 @@ class IdeaApproveForm(RefusalFormMixin, forms.Form):
         ]
         if idea is not None and not self.is_bound:
             self.initial.update(
-                title=idea.title[:150],
+                title=_without_idea_prefix(idea.title)[:150],
                 summary=" ".join(idea.body.split())[:300],
                 kind=ActivityKind.EVENT,
                 audience=Audience.EVERYONE,
@@ -438,7 +480,7 @@ class IdeaRejectForm(AccessibleFormMixin, forms.Form):
     note = forms.CharField(
         label=_("Waarom gaat het idee niet door?"),
         max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=_textarea(3),
         help_text=_("De bewoner krijgt deze uitleg per e-mail. Schrijf vriendelijk en concreet."),
         error_messages={
             "required": _("Leg in een paar woorden uit waarom het idee niet doorgaat.")

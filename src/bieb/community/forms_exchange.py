@@ -74,7 +74,8 @@ class HandoverForm(forms.Form):
     location = forms.TypedChoiceField(
         label=gettext_lazy("Bibliotheeklocatie"),
         coerce=int,
-        widget=forms.Select(attrs={"class": "utrecht-select utrecht-select--html-select"}),
+        # no "utrecht-select--html-select": it hides the browser's arrow and the theme draws none
+        widget=forms.Select(attrs={"class": "utrecht-select"}),
         help_text=gettext_lazy(
             "Je brengt het naar de balie of de afhaalkluis. De ander haalt het daar op met een "
             "code die alleen de ander per e-mail krijgt."

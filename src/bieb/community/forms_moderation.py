@@ -41,7 +41,17 @@ class RefusalMixin(AccessibleFormMixin):
 
 
 def _radio() -> forms.RadioSelect:
-    return forms.RadioSelect(attrs={"class": "utrecht-radio-button"})
+    # the browser's own radio (coloured by ``accent-color``): the theme gives
+    # "utrecht-radio-button" no checked look, so a choice made would not show
+    return forms.RadioSelect(attrs={"class": "community-radio"})
+
+
+#: text areas wrap their lines (the site's default class for text, ``utrecht-textbox``, does not)
+TEXTAREA_CLASS = "utrecht-textarea utrecht-textarea--html-textarea"
+
+
+def textarea_widget(rows: int) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, "class": TEXTAREA_CLASS})
 
 
 def _explanation_field(*, required: bool = True, help_text=None) -> forms.CharField:
@@ -49,7 +59,7 @@ def _explanation_field(*, required: bool = True, help_text=None) -> forms.CharFi
         label=_("Uitleg voor de bewoner"),
         required=required,
         max_length=EXPLANATION_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=textarea_widget(3),
         help_text=help_text
         or _(
             "De bewoner krijgt deze uitleg per e-mail, met hoe bezwaar maken werkt. Schrijf "
@@ -76,7 +86,7 @@ class ReportForm(RefusalMixin, forms.Form):
         label=_("Toelichting"),
         required=False,
         max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=textarea_widget(4),
         help_text=_(
             "Wat is er aan de hand? Alleen de moderatoren van de bibliotheek lezen dit; de "
             "persoon die je meldt ziet niet dat jij het was."

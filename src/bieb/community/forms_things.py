@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bieb.accounts.forms import DATE_INPUT_FORMATS
 from bieb.community import things
-from bieb.community.forms_moderation import RefusalMixin
+from bieb.community.forms_moderation import RefusalMixin, textarea_widget
 from bieb.programming.forms_staff import cents_to_euros, euros_to_cents
 
 CONDITION_MAX = 500
@@ -34,8 +34,15 @@ def _date_field(label, *, required: bool = True, help_text="") -> forms.DateFiel
 
 
 class ThingsFilterForm(RefusalMixin, forms.Form):
-    """The catalogue's GET filters: a location, a municipality and "free on" a day."""
+    """The catalogue's GET filters: words of the name, a location, a municipality and "free
+    on" a day."""
 
+    zoek = forms.CharField(
+        label=_("Wat zoek je?"),
+        required=False,
+        max_length=100,
+        help_text=_("Bijvoorbeeld: boormachine, naaimachine of beamer."),
+    )
     locatie = forms.ChoiceField(label=_("Locatie"), required=False)
     gemeente = forms.ChoiceField(label=_("Gemeente"), required=False)
     vrij_op = _date_field(
@@ -86,7 +93,7 @@ class ThingSettingsForm(RefusalMixin, forms.Form):
         label=_("Uitleg voor wie het leent"),
         required=False,
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=textarea_widget(4),
         help_text=_("Wat zit erbij, waar moet je op letten. Staat op de pagina en in de e-mail."),
     )
 

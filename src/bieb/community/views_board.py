@@ -49,6 +49,7 @@ from bieb.accounts import access
 from bieb.accounts.access import Role, staff_required
 from bieb.community import forms_board as forms
 from bieb.community import guard, matching, photos, posts, selectors, text
+from bieb.community import messages as conversations
 from bieb.community.models import Category, Photo, Post, PostKind, PostStatus, PostType, Terms
 from bieb.core.errors import DomainError, NotFound
 from bieb.network.geo import haversine_km
@@ -114,7 +115,18 @@ def _place_label(post: Post, names: dict[str, str]) -> str:
     return f"{post.pc4} {place}".strip()
 
 
+def _type_label(post: Post) -> str:
+    """ "aanbod" or "vraag"; an activity idea is neither: "idee voor een activiteit" (the
+    templates then leave out the kind, which would say the same)."""
+    if post.kind == PostKind.IDEA:
+        return str(PostKind.IDEA.label)
+    return str(PostType(post.type).label)
+
+
 def _terms_label(post: Post) -> str:
+    # an idea for an activity has no terms ("helpen" would say nothing)
+    if post.kind == PostKind.IDEA:
+        return ""
     return str(Terms(post.terms).label) if post.terms in Terms.values else ""
 
 
@@ -161,7 +173,7 @@ def _cards(found: list[Post]) -> list[PostCard]:
             PostCard(
                 post=post,
                 url=reverse("community:post", args=[post.pk]),
-                type_label=str(PostType(post.type).label),
+                type_label=_type_label(post),
                 kind_label=str(PostKind(post.kind).label),
                 category_label=str(Category(post.category).label),
                 terms_label=_terms_label(post),
@@ -318,6 +330,7 @@ def _board_page(request: HttpRequest, *, municipality: Municipality | None = Non
             "signed_in": _signed_in(request),
             "login_url": f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}",
             "things_url": page_link("community:things"),
+            "messages_url": page_link("community:messages"),
         },
     )
 
@@ -368,6 +381,24 @@ def _match_rows(post: Post) -> list[dict]:
     ]
 
 
+def _conversation_rows(post: Post, viewer: Any) -> list[dict]:
+    """The viewer's conversations about ``post``: for its author one per resident who
+    responded (newest first), for anyone else their own (at most one). One query."""
+    found = conversations.messages_of(viewer).filter(post_id=post.pk)[:MATCHES_SHOWN]
+    rows = []
+    for conversation in found:
+        other = conversation.responder if post.is_own else post.author
+        rows.append(
+            {
+                "url": reverse("community:conversation", args=[conversation.pk]),
+                "other_label": selectors.author_label(other),
+                "unread": conversation.unread,
+                "last_message_at": conversation.last_message_at,
+            }
+        )
+    return rows
+
+
 def _photo_alt(photo: Photo, post: Post, number: int) -> str:
     return photo.alt or _("Foto %(n)s bij %(title)s") % {"n": number, "title": post.title}
 
@@ -391,6 +422,11 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for number, photo in enumerate(post.photo_list, start=1)
     ]
+    talks = (
+        _conversation_rows(post, viewer)
+        if viewer is not None and page_link("community:messages")
+        else []
+    )
     activity_url = ""
     if post.activity is not None and post.activity.status == ActivityStatus.PUBLISHED:
         activity_url = page_link("programming:detail", post.activity.slug)
@@ -401,7 +437,7 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "post": post,
             "is_open": is_open,
             "own": own,
-            "type_label": PostType(post.type).label,
+            "type_label": _type_label(post),
             "kind_label": PostKind(post.kind).label,
             "category_label": Category(post.category).label,
             "terms_label": _terms_label(post),
@@ -414,8 +450,10 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "photos": photo_rows,
             "signed_in": viewer is not None,
             "may_exchange": may_exchange,
+            # a resident already in conversation about it goes on there (one per post)
+            "conversations": talks,
             "respond_url": page_link("community:respond", post.pk)
-            if (is_open and not own and viewer is not None)
+            if (is_open and not own and viewer is not None and not talks)
             else "",
             "report_url": page_link("community:report", post.pk)
             if (viewer is not None and not own)
@@ -662,7 +700,10 @@ def photo_add(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     post = _own_post(request, pk)
     form = forms.PhotoAddForm(request.POST, request.FILES)
+    # the form is far down the page: say at the top too that the photo was not added
+    not_added = _("De foto is niet toegevoegd. Bij 'Foto toevoegen' staat wat er mis is.")
     if not form.is_valid():
+        messages.error(request, not_added)
         return _edit_page(request, post, photo_form=form, status=400)
     try:
         posts.post_photo_add(
@@ -673,6 +714,7 @@ def photo_add(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except DomainError as exc:
         form.add_domain_error(exc)
+        messages.error(request, not_added)
         return _edit_page(request, post, photo_form=form, status=exc.status)
     messages.success(request, _("De foto is toegevoegd."))
     return redirect("community:post_edit", pk=post.pk)
@@ -727,7 +769,7 @@ def _mine_page(request: HttpRequest, *, search_form=None, status: int = 200) -> 
             "posts": [
                 {
                     "post": post,
-                    "type_label": PostType(post.type).label,
+                    "type_label": _type_label(post),
                     "kind_label": PostKind(post.kind).label,
                     "status_label": PostStatus(post.status).label,
                     "place": _place_label(post, names),

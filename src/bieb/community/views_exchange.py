@@ -60,6 +60,7 @@ from bieb.community.models import (
     Handover,
     HandoverStatus,
     Post,
+    PostKind,
     PostStatus,
     PostType,
     Thanks,
@@ -73,6 +74,10 @@ from bieb.network.selectors import locations_nearest
 LIST_MAX = 200
 #: library locations offered for a handover
 HANDOVER_CHOICES = 20
+#: locations further than this from the post's area are left out of the choice (unless fewer
+#: than HANDOVER_NEAR_MIN are nearer): nobody in Amsterdam brings a drill to Maastricht
+HANDOVER_FAR_KM = 50
+HANDOVER_NEAR_MIN = 3
 #: the states in which a handover is under way (its code is in use)
 OPEN_HANDOVER = (
     HandoverStatus.ANNOUNCED,
@@ -256,6 +261,9 @@ def _handover_choices(post: Post) -> list[tuple[str, list[tuple[int, str]]]]:
         kinds=handovers.HANDOVER_LOCATION_KINDS,
         with_hours=False,
     )
+    near = [(location, distance) for location, distance in found if distance <= HANDOVER_FAR_KM]
+    if len(near) >= HANDOVER_NEAR_MIN:
+        found = near
     here: list[tuple[int, str]] = []
     further: list[tuple[int, str]] = []
     for location, distance in found:
@@ -324,6 +332,7 @@ def _conversation_page(
     side = ""
     handover_rows: list[Handover] = []
     open_handover = None
+    picked_up = None
     thanked = False
     if exchange is not None:
         side = (
@@ -337,9 +346,20 @@ def _conversation_page(
             .order_by("-created_at", "-pk")[:5]
         )
         open_handover = next((h for h in handover_rows if h.status in OPEN_HANDOVER), None)
+        picked_up = next((h for h in handover_rows if h.status == HandoverStatus.PICKED_UP), None)
         thanked = Thanks.objects.filter(exchange_id=exchange.pk, author_id=me.pk).exists()
     agreed = exchange is not None and exchange.status == ExchangeStatus.AGREED
-    can_arrange = side == "giver" and agreed and open_handover is None and may_exchange
+    # only things pass through a library desk (help, knowledge and time do not); once picked
+    # up, the next step is "het is gelukt", not a second handover
+    is_thing = post.kind == PostKind.THING
+    can_arrange = (
+        side == "giver"
+        and agreed
+        and is_thing
+        and open_handover is None
+        and picked_up is None
+        and may_exchange
+    )
     can_agree = (
         view["is_author"]
         and post.status == PostStatus.OPEN
@@ -377,6 +397,9 @@ def _conversation_page(
             "cancel_form": forms.CancelForm(),
             "handover_rows": handover_rows,
             "open_handover": open_handover,
+            "picked_up": picked_up,
+            "is_thing": is_thing,
+            "post_open": post.status == PostStatus.OPEN,
             "handover_form": forms.HandoverForm(choices=_handover_choices(post))
             if can_arrange
             else None,
@@ -490,9 +513,16 @@ def exchange_agree(request: HttpRequest, pk: int) -> HttpResponse:
             conversation=found, person=request.user, site_url=_site_url(request)
         ),
         lambda made: (
-            _(
-                "Afgesproken. %(name)s krijgt daar bericht van. Spreek hieronder af hoe het "
-                "verder gaat, bijvoorbeeld via een bibliotheek."
+            (
+                _(
+                    "Afgesproken. %(name)s krijgt daar bericht van. Spreek hieronder af hoe het "
+                    "verder gaat, bijvoorbeeld via een bibliotheek."
+                )
+                if found.post.kind == PostKind.THING
+                else _(
+                    "Afgesproken. %(name)s krijgt daar bericht van. Spreek in het gesprek af "
+                    "waar en wanneer, bijvoorbeeld in de bibliotheek."
+                )
             )
             % {"name": _label(found.responder)}
         ),
@@ -765,12 +795,15 @@ def _givers(handover_ids: list[int]) -> dict[int, str]:
 def desk_location(request: HttpRequest, location_id: int) -> HttpResponse:
     location = _desk_location(request, location_id)
     rows = handovers.desk_list(location)
-    givers = _givers([row.pk for row in rows])
     announced = list(
         Handover.objects.filter(location_id=location.pk, status=HandoverStatus.ANNOUNCED)
         .order_by("created_at", "pk")
         .values("pk", "label", "created_at")
     )
+    # who brings or brought it: the desk asks for that name when someone comes by
+    givers = _givers([row.pk for row in rows] + [row["pk"] for row in announced])
+    for row in announced:
+        row["giver"] = givers.get(row["pk"], "")
     return render(
         request,
         "community/exchange/desk_location.html",

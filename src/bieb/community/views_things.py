@@ -293,6 +293,12 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         found = found.filter(home_location_id=int(data["locatie"]))
     if data.get("gemeente"):
         found = found.filter(home_location__municipality__cbs_code=data["gemeente"])
+    if data.get("zoek"):
+        words = data["zoek"].split()
+        for word in words[:5]:
+            found = found.filter(
+                Q(edition__title__icontains=word) | Q(edition__subtitle__icontains=word)
+            )
     free_on = _free_on(form, today)
     if free_on is not None:
         found = found.exclude(status__in=things.OUT_OF_SERVICE).exclude(
@@ -316,7 +322,9 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "community/things/catalogue.html",
         {
             "form": form,
-            "filtered": bool(data.get("locatie") or data.get("gemeente") or free_on),
+            "filtered": bool(
+                data.get("zoek") or data.get("locatie") or data.get("gemeente") or free_on
+            ),
             "free_on": free_on,
             "groups": _grouped(items, today),
             "total": total,
@@ -351,9 +359,20 @@ def _thing_page(
 ) -> HttpResponse:
     today = clock.today()
     signed_in = _signed_in(request)
-    calendar = _calendar(
-        item, _month(request, today), today=today, path=request.path, pick=signed_in
-    )
+    month = _month(request, today)
+    chosen = getattr(form, "cleaned_data", {}).get("first_day") if form is not None else None
+    if chosen is not None:
+        # after a refused booking the calendar shows the month of the days asked for
+        first, last = _month_bounds(today)
+        month = min(max(chosen.replace(day=1), first), last)
+    calendar = _calendar(item, month, today=today, path=request.path, pick=signed_in)
+    if signed_in and refusal is None and item.status not in things.OUT_OF_SERVICE:
+        # say before the days are filled in that the plan does not allow it (the service
+        # refuses the booking the same way)
+        try:
+            things._things_at_once(request.user)
+        except DomainError as exc:
+            refusal = exc
     settings = things.settings_of(item)
     mine = []
     if signed_in:
@@ -381,6 +400,8 @@ def _thing_page(
             "form": form or forms.BookingForm(initial=_initial_days(request, today)),
             "refusal": refusal,
             "subscription_refusal": refusal is not None and refusal.code in SUBSCRIPTION_CODES,
+            "form_action": f"{request.path}?{urlencode({'maand': month.strftime('%Y-%m')})}"
+            "#reserveren",
             "mine": [{"booking": b, "days": _days(b)} for b in mine],
             "login_url": f"{reverse('accounts:login')}?{urlencode({'next': request.path})}",
             "book_ahead": things.BOOK_AHEAD_DAYS,
@@ -807,7 +828,12 @@ def take_back(request: HttpRequest, booking_id: int) -> HttpResponse:
         request,
         _("Teruggebracht en naar reparatie. Latere reserveringen zijn geannuleerd.")
         if needs_repair
-        else _("Teruggebracht. Geef de borg terug als die betaald is."),
+        else (
+            _("Teruggebracht. Geef de borg van %(amount)s terug.")
+            % {"amount": format_eur(booking.deposit_cents)}
+            if booking.deposit_cents
+            else _("Teruggebracht.")
+        ),
     )
     return redirect("community:staff_thing", item_id=item.pk)
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from PIL import Image
 
 from bieb.accounts.tests.factories import LocationFactory
-from bieb.community import posts, views_board
+from bieb.community import messages, posts, views_board
 from bieb.community.models import Photo, Post, SavedSearch
 from bieb.community.tests import factories as f
 from bieb.core import clock
@@ -114,7 +114,7 @@ def test_the_board_near_a_postcode_shows_distances_and_leaves_far_posts_out(clie
     assert "Naaimachine in Nieuwegein" not in page and "Fiets in Amsterdam" not in page
     assert "in hetzelfde postcodegebied" in page
     assert re.search(r"\d,\d km hiervandaan", page)
-    assert "2 berichten gevonden tot 5 km van 3511 Utrecht" in page
+    assert "2 berichten gevonden binnen 5 km van 3511 Utrecht" in page
     assert "In de buurt van 3511 (5 km)" in page
     assert page.index("Boor in het centrum") < page.index("Ladder aan de Uithof")
 
@@ -299,6 +299,38 @@ def test_a_signed_in_neighbour_gets_a_respond_form_and_a_report_link():
     assert "Wijzigen en foto" not in page
 
 
+def test_the_post_leads_author_and_responder_to_their_conversations():
+    author = f.resident(first_name="Anna", last_name="de Vries")
+    offer = f.post(author=author, title="Ladder te leen")
+    neighbour = f.resident(pc4="3581", first_name="Sanne", last_name="Jansen")
+    before = main_of(signed_in(author).get(reverse("community:post", args=[offer.pk])))
+    assert "Nog niemand heeft gereageerd." in before
+
+    messages.respond(post=offer, person=neighbour, body="Mag ik hem zaterdag lenen?")
+    conversation = offer.conversations.get()
+    url = reverse("community:conversation", args=[conversation.pk])
+
+    mine = main_of(signed_in(author).get(reverse("community:post", args=[offer.pk])))
+    assert "Reacties" in mine and f'href="{url}"' in mine
+    assert "Gesprek met Sanne J." in mine and "(1 nieuw)" in mine
+    theirs = main_of(signed_in(neighbour).get(reverse("community:post", args=[offer.pk])))
+    assert "Je gesprek met Anna V." in theirs and f'href="{url}"' in theirs
+    assert 'name="body"' not in theirs  # no second "first" response: the talk goes on there
+    stranger = main_of(signed_in(f.resident()).get(reverse("community:post", args=[offer.pk])))
+    assert url not in stranger and "Reageer op Anna V." in stranger
+
+
+def test_an_idea_is_labelled_an_idea_not_an_offer(client):
+    f.post(kind="idea", terms="help", title="Taalcafé op zaterdag", category="language")
+
+    page = main_of(client.get(reverse("community:board")))
+
+    card = page.split("Taalcafé op zaterdag")[0].rsplit('<li class="community-card">', 1)[1]
+    assert "community-type--idea" in card and "Idee voor een activiteit" in card
+    assert "Aanbod" not in card
+    assert "Helpen ·" not in page
+
+
 def test_a_youth_without_consent_is_told_why_there_is_no_respond_form():
     post = f.post()
     page = main_of(signed_in(f.youth()).get(reverse("community:post", args=[post.pk])))
@@ -341,6 +373,7 @@ def test_another_persons_hidden_post_and_its_photos_are_404_but_its_author_sees_
     mine = signed_in(author)
     page = main_of(mine.get(reverse("community:post", args=[hidden.pk])))
     assert "Verborgen door een moderator" in page and "Reclame mag niet." in page
+    assert "Ben je het er niet mee eens?" in page
     edit = main_of(mine.get(reverse("community:post_edit", args=[hidden.pk])))
     assert "verborgen door een moderator" in edit and 'name="title"' not in edit
     assert reverse("community:photo_remove", args=[hidden.pk, photo.pk]) not in edit
@@ -479,6 +512,63 @@ def test_a_thing_needs_terms():
     response = signed_in(f.resident()).post(reverse("community:post_new"), new_post_data(terms=""))
     assert response.status_code == 400
     assert "Kies of je het uitleent, weggeeft of ruilt." in main_of(response)
+
+
+def test_a_request_for_a_thing_is_asked_for_its_terms_from_the_askers_side():
+    response = signed_in(f.resident()).post(
+        reverse("community:post_new"), new_post_data(type="request", terms="")
+    )
+    assert response.status_code == 400
+    assert "Kies of je het wilt lenen, krijgen of ruilen." in main_of(response)
+    assert not Post.objects.exists()
+
+
+def test_a_photo_description_without_its_photo_is_not_placed_without_the_photo():
+    """A browser never sends a chosen photo twice: after a refusal only its description is
+    left. The post is then not placed (without the photo, unnoticed) but asks for it."""
+    client = signed_in(f.resident())
+
+    response = client.post(
+        reverse("community:post_new"), {**new_post_data(), "alt_2": "De boor van opzij"}
+    )
+
+    page = main_of(response)
+    assert response.status_code == 400
+    assert 'id="photo_2-error"' in page and "Kies foto 2 (opnieuw)" in page
+    assert 'value="De boor van opzij"' in page
+    assert not Post.objects.exists()
+
+
+def test_a_confirmation_of_personal_details_stays_when_the_form_comes_back_for_a_photo():
+    client = signed_in(f.resident())
+    body = "Kom langs op Dorpsstraat 12."
+
+    response = client.post(
+        reverse("community:post_new"),
+        {**new_post_data(body=body), "acknowledge_personal": "on", "alt_1": "De boor"},
+    )
+
+    page = main_of(response)
+    assert response.status_code == 400 and "Kies foto 1 (opnieuw)" in page
+    assert "Let op: persoonlijke gegevens" not in page
+    assert '<input type="hidden" name="acknowledge_personal" value="on">' in page
+    placed = client.post(
+        reverse("community:post_new"),
+        {
+            **new_post_data(body=body),
+            "acknowledge_personal": "on",
+            "alt_1": "De boor",
+            "photo_1": png_upload(),
+        },
+    )
+    assert placed.status_code == 302
+    assert Photo.objects.get(post=Post.objects.get()).alt == "De boor"
+
+
+def test_text_areas_wrap_their_lines():
+    page = main_of(signed_in(f.resident()).get(reverse("community:post_new")))
+    textarea = re.search(r"<textarea[^>]*>", page).group(0)
+    assert "utrecht-textarea" in textarea and "utrecht-textbox" not in textarea
 
 
 def test_posting_the_same_again_today_is_refused():
@@ -650,6 +740,8 @@ def test_the_author_adds_and_removes_photos_up_to_four():
     photo = Photo.objects.get(post=post)
     assert photo.alt == "De boor van opzij"
     assert fake.status_code == 400 and "geen foto die we kunnen gebruiken" in main_of(fake)
+    # the form is far down the page: the top says so too
+    assert "De foto is niet toegevoegd." in text_of(fake)
     assert none.status_code == 400 and "Kies een foto." in main_of(none)
     for _n in range(3):
         with_photo(post)
@@ -785,6 +877,7 @@ def test_only_programmers_and_managers_see_ideas_and_only_of_their_library(clien
     assert elsewhere.post(review, {"decision": "reject", "reject-note": "Nee"}).status_code == 404
     page = main_of(programmer.get(review))
     assert 'value="Spelletjesmiddag in de bieb"' in page
+    assert "<h1" in page and "Idee van een bewoner" in page
     an_idea.refresh_from_db()
     assert an_idea.idea_status == "pending"
     # a post that is no idea has no review page
@@ -838,3 +931,16 @@ def test_rejecting_an_idea_needs_a_note_for_the_resident(an_idea):
     )
     assert "De bibliotheek gaat niet verder met dit idee." in author_page
     assert "We hebben al een spelletjesclub." in author_page
+
+
+def test_an_idea_titled_idee_is_not_doubled_and_its_activity_title_leaves_it_out():
+    idea = f.post(kind="idea", terms="help", title="Idee: een repair café", idea_status="pending")
+    home = f.library()
+    LocationFactory(organisation=home)
+    programmer = signed_in(f.staff("programmer", home))
+
+    page = main_of(programmer.get(reverse("community:idea_review", args=[idea.pk])))
+
+    assert "Idee: Idee:" not in page
+    assert re.search(r"<h1[^>]*>Idee: een repair café</h1>", page)
+    assert 'name="approve-title" value="Een repair café"' in page

@@ -581,6 +581,74 @@ def test_the_giver_arranges_a_handover_and_never_sees_the_code(
     assert elsewhere.pk != here.pk
 
 
+def test_far_away_libraries_are_not_offered_when_enough_are_near(client):
+    t, _exchange = agreed()
+    for n in range(3):
+        desk_location(name=f"Vestiging Utrecht {n}")
+    LocationFactory(
+        organisation=f.library("GM0363"),
+        municipality=f.municipality("GM0363"),
+        name="Bibliotheek Ver Weg",
+        lat=50.85,
+        lon=5.69,
+    )
+    client.force_login(t.author)
+
+    html = page(client.get(url("conversation", t.conversation.pk)))
+
+    assert "Vestiging Utrecht 0" in html and "Bibliotheek Ver Weg" not in html
+
+
+def test_after_the_pick_up_both_are_asked_whether_it_went_well_and_no_new_handover(client):
+    d = at_desk()
+    handovers.handover_pick_up(handover=d.handover, code=d.code, actor=d.staff)
+
+    client.force_login(d.talk.author)  # the giver
+    giver = main(client.get(url("conversation", d.talk.conversation.pk)))
+    client.force_login(d.talk.responder)  # the receiver
+    receiver = main(client.get(url("conversation", d.talk.conversation.pk)))
+
+    for shown in (giver, receiver):
+        assert "opgehaald bij Bibliotheek Neude. Is alles goed gegaan?" in shown
+        assert "Het is gelukt" in shown
+    assert "Aanmelden bij de bibliotheek" not in giver and "Liever niet thuis" not in giver
+    assert "kan het naar een bibliotheek brengen" not in receiver
+
+
+def test_while_it_lies_at_the_desk_there_is_no_done_button_that_would_be_refused(client):
+    d = at_desk()  # dropped: it waits at the desk
+    client.force_login(d.talk.responder)
+
+    shown = main(client.get(url("conversation", d.talk.conversation.pk)))
+
+    assert "Het ligt bij de bibliotheek. Is het opgehaald" in shown
+    assert "Het is gelukt" not in shown
+
+
+def test_help_is_agreed_in_words_of_help_and_not_handed_over_at_a_desk(client):
+    t, _exchange = agreed(kind="skill", terms="help")
+    desk_location()
+    client.force_login(t.author)
+
+    shown = main(client.get(url("conversation", t.conversation.pk)))
+
+    assert "Afgesproken: jij helpt Anna V." in shown
+    assert "brengt" not in shown.split("Afspraak", 1)[1].split("Contactgegevens")[0]
+    assert "Doorgeven via de bibliotheek" not in shown
+    assert "Aanmelden bij de bibliotheek" not in shown
+
+
+def test_when_it_went_well_the_author_is_offered_to_close_the_post(client):
+    t, exchange = agreed()
+    exchanges.exchange_done(exchange=exchange, person=t.responder)
+    client.force_login(t.author)
+
+    html = page(client.get(url("conversation", t.conversation.pk)))
+
+    assert "\u2018Klopboormachine\u2019 staat nog op het prikbord." in html
+    assert f'href="{url("post_close", t.post.pk)}"' in html
+
+
 def test_the_receiver_cannot_arrange_the_handover(client):
     t, _exchange = agreed()
     here = desk_location()
@@ -819,6 +887,9 @@ def test_the_desk_takes_an_announced_thing_in(client, django_capture_on_commit_c
     d = at_desk(dropped=False)
     client.force_login(d.staff)
     mail.outbox.clear()
+    listed = main(client.get(url("desk_location", d.location.pk)))
+    # the desk asks the name of who brings it
+    assert "Klopboormachine · Anna V. Wordt gebracht door Gerrit B." in listed
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url("handover_drop", d.location.pk, d.handover.pk))

@@ -6,6 +6,7 @@ resident and keep the word filter; staff elsewhere get "not found", other roles 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -95,7 +96,10 @@ def test_a_resident_reports_a_post_and_is_told_what_happens_next(client):
     response = client.post(url, {"reason": "spam", "note": "Reclame <b>voor</b> een webshop"})
 
     assert form.status_code == 200
-    assert "Je meldt het bericht \u2018Gratis iPhones\u2019" in page(form)
+    # the name ends in a full stop of its own ("Anna V."): no second one after it
+    assert "Je meldt dit bericht van " in page(form)
+    assert ": \u2018Gratis iPhones\u2019." in page(form)
+    assert "..<" not in page(form) and ".." not in page(form).split("Je meldt", 1)[1][:200]
     assert response.status_code == 302
     assert response["Location"] == reverse("community:report_thanks")
     report = Report.objects.get()
@@ -173,6 +177,7 @@ def test_a_resident_is_reported_only_by_someone_who_can_know_them(client):
     assert Report.objects.get().subject_person == known
     assert (unknown.status_code, myself.status_code) == (404, 404)
     assert (by_conversation.status_code, by_exchange.status_code) == (200, 200)
+    assert "Je meldt deze deelnemer: " in page(by_conversation)
 
 
 def test_too_many_reports_are_refused_with_the_reason(client):
@@ -311,6 +316,13 @@ def test_an_action_without_an_explanation_is_refused_at_its_field(client, utrech
     assert f'id="id_{prefix}-explanation"' in html and 'aria-invalid="true"' in html
     assert not ModerationAction.objects.exists()
     assert Report.objects.get().status == ReportStatus.OPEN
+    # the choice made is still chosen, on a radio that shows it (the browser's own: the
+    # theme's "utrecht-radio-button" looks the same checked or not)
+    warn = re.search(rf'<input[^>]*name="{prefix}-kind"[^>]*value="warn"[^>]*>', html).group(0)
+    assert "checked" in warn and 'class="community-radio"' in warn
+    assert "utrecht-radio-button" not in html
+    textarea = re.search(rf'<textarea[^>]*name="{prefix}-explanation"[^>]*>', html).group(0)
+    assert "utrecht-textarea" in textarea  # the explanation wraps its lines
 
 
 def test_a_suspension_runs_the_days_given_and_is_explained(client, utrecht, sent):

@@ -11,6 +11,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from bieb.accounts.tests.factories import LocationFactory
 from bieb.catalog.models import Format, Item, ItemStatus
@@ -102,6 +103,19 @@ def test_the_catalogue_filters_by_location_municipality_and_a_free_day(client):
     assert "Klopboormachine" not in free_day_6 and "Naaimachine" not in free_day_6
     assert "Beamer" in free_day_6
     assert "Klopboormachine" in free_day_7
+
+
+def test_the_catalogue_finds_a_thing_by_a_word_of_its_name(client):
+    neude = LocationFactory(organisation=library(), name="Neude")
+    thing(neude, title="Klopboormachine")
+    thing(neude, title="Naaimachine")
+
+    found = page(client.get(reverse("community:things"), {"zoek": "naai"}))
+    none = page(client.get(reverse("community:things"), {"zoek": "kano"}))
+
+    assert "Naaimachine" in found and "Klopboormachine" not in found
+    assert "1 ding" in found and "Alle dingen tonen" in found
+    assert "Geen dingen gevonden. Probeer een ander woord" in none
 
 
 def test_a_free_day_in_the_past_is_explained_and_filters_nothing(client):
@@ -298,6 +312,36 @@ def test_a_resident_without_things_in_their_plan_is_sent_to_my_subscription(
     assert text in html
     assert reverse("subscriptions:mine") in html
     assert not ThingBooking.objects.exists()
+
+
+def test_a_resident_whose_plan_has_no_things_is_told_before_filling_in_days(client):
+    drill = thing()
+    client.force_login(subscriber(things_at_once=0))
+
+    html = page(client.get(reverse("community:thing", args=[drill.pk])))
+
+    booking = html.split('id="reserveren"')[1].split("</section>")[0]
+    assert "zit niet in je abonnement" in booking
+    assert reverse("subscriptions:mine") in booking
+    assert 'name="first_day"' not in booking  # no form that can only be refused
+
+
+def test_a_refused_booking_answers_at_the_form_in_the_month_asked_for(client):
+    drill = thing(buffer_days=2)
+    book(subscriber(), drill, 40, 41)
+    client.force_login(subscriber())
+    month = day(40).strftime("%Y-%m")
+
+    html = page(client.get(reverse("community:thing", args=[drill.pk]), {"maand": month}))
+    refused = page(_post_booking(client, drill, 40, 41))
+
+    # the browser comes back at the form (with its refusal), not at the top of the page
+    assert (
+        f'action="{reverse("community:thing", args=[drill.pk])}?maand={month}#reserveren"' in html
+    )
+    caption = refused.split('id="kalender"')[1].split("</caption>")[0]
+    assert f"Beschikbaarheid in {date_format(day(40), 'F Y')}" in caption
+    assert 'value="' + day(40).isoformat() + '"' in refused
 
 
 def test_a_thing_out_of_service_cannot_be_booked(client):
@@ -545,7 +589,8 @@ def test_the_desk_lends_with_the_deposit_and_takes_it_back(client):
             follow=True,
         )
 
-    assert "Teruggebracht. Geef de borg terug" in page(back)
+    # the desk is told the amount to give back (it was received at the lending)
+    assert "Teruggebracht. Geef de borg van € 25,00 terug." in page(back)
     stored.refresh_from_db()
     assert (stored.status, stored.condition_back) == (ThingBookingStatus.RETURNED, "Schoon")
     assert Loan.objects.get().returned_at is not None

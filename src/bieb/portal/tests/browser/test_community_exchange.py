@@ -117,6 +117,7 @@ def test_respond_agree_hand_over_through_the_library_on_a_phone(new_context, ass
     desk.get_by_role("link", name="Bibliotheek Neude").click()
     expect()(desk.locator("h1")).to_contain_text("Halen en brengen")
     expect()(desk.locator("main")).to_contain_text("Klopboormachine te leen · Anna V.")
+    expect()(desk.locator("main")).to_contain_text("Wordt gebracht door Gerrit B.")
     checked(desk, assert_accessible, "desk, announced")
     desk.get_by_role("button", name=re.compile("^Ontvangen van de brenger")).click()
     expect()(desk.locator(".bieb-messages")).to_contain_text("Ontvangen:")
@@ -140,6 +141,9 @@ def test_respond_agree_hand_over_through_the_library_on_a_phone(new_context, ass
 
     # the receiver marks it done and thanks
     anna.goto(reverse("community:conversation", args=[exchange.conversation_id]))
+    expect()(anna.locator("main")).to_contain_text(
+        "opgehaald bij Bibliotheek Neude. Is alles goed gegaan?"
+    )
     anna.get_by_role("button", name="Het is gelukt").click()
     expect()(anna.locator(".bieb-messages")).to_contain_text("Fijn dat het gelukt is!")
     anna.get_by_label("Een korte zin (mag leeg blijven)").fill("Werkte perfect, dank je!")
