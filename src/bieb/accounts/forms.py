@@ -38,6 +38,8 @@ class AccessibleFormMixin:
                 css = "utrecht-checkbox"
             elif isinstance(widget, forms.Select):
                 css = "utrecht-select"
+            elif isinstance(widget, forms.Textarea):
+                css = "utrecht-textarea"  # wraps its lines (a textbox does not)
             else:
                 css = "utrecht-textbox"
             widget.attrs.setdefault("class", css)
