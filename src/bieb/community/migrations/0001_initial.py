@@ -7,361 +7,1037 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0005_search_sample'),
-        ('circulation', '0001_initial'),
-        ('network', '0001_initial'),
-        ('programming', '0002_room_booking_no_overlap'),
+        ("catalog", "0005_search_sample"),
+        ("circulation", "0001_initial"),
+        ("network", "0001_initial"),
+        ("programming", "0002_room_booking_no_overlap"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('last_message_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('author_shares_contact', models.BooleanField(default=False)),
-                ('responder_shares_contact', models.BooleanField(default=False)),
-                ('responder', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("last_message_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("author_shares_contact", models.BooleanField(default=False)),
+                ("responder_shares_contact", models.BooleanField(default=False)),
+                (
+                    "responder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-last_message_at', '-pk'],
+                "ordering": ["-last_message_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(max_length=2000)),
-                ('sent_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('hidden_reason', models.CharField(blank=True, max_length=300)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='community.conversation')),
-                ('sender', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField(max_length=2000)),
+                ("sent_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("hidden_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="community.conversation",
+                    ),
+                ),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sent_at', 'pk'],
+                "ordering": ["sent_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Post',
+            name="Post",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('type', models.CharField(choices=[('offer', 'aanbod'), ('request', 'vraag')], max_length=8, verbose_name='aanbod of vraag')),
-                ('kind', models.CharField(choices=[('thing', 'spullen'), ('skill', 'vaardigheid'), ('knowledge', 'kennis'), ('time', 'tijd (vrijwilligerswerk)'), ('idea', 'idee voor een activiteit')], max_length=10, verbose_name='soort')),
-                ('category', models.CharField(choices=[('tools', 'gereedschap en klussen'), ('games', 'spellen en speelgoed'), ('children', 'kinderspullen en kleding'), ('books', 'boeken en media'), ('kitchen', 'keuken en huishouden'), ('garden', 'tuin en buiten'), ('digital', 'computer, telefoon en internet'), ('forms', 'formulieren en geldzaken'), ('language', 'taal en voorlezen'), ('repair', 'repareren'), ('company', 'gezelschap en wandelen'), ('library', 'vrijwilligerswerk in de bibliotheek'), ('other', 'overig')], max_length=10, verbose_name='categorie')),
-                ('title', models.CharField(max_length=120, verbose_name='titel')),
-                ('body', models.TextField(max_length=4000, verbose_name='omschrijving')),
-                ('terms', models.CharField(choices=[('lend', 'lenen'), ('give', 'geven'), ('swap', 'ruilen'), ('help', 'helpen')], max_length=6, verbose_name='voorwaarden')),
-                ('availability', models.CharField(blank=True, max_length=200, verbose_name='wanneer')),
-                ('pc4', models.CharField(max_length=4, verbose_name='postcodegebied')),
-                ('lat', models.FloatField()),
-                ('lon', models.FloatField()),
-                ('status', models.CharField(choices=[('open', 'open'), ('closed', 'afgesloten'), ('hidden', 'verborgen')], default='open', max_length=8, verbose_name='status')),
-                ('hidden_reason', models.CharField(blank=True, max_length=300, verbose_name='reden verborgen')),
-                ('flagged_personal', models.BooleanField(default=False)),
-                ('idea_status', models.CharField(blank=True, max_length=10, verbose_name='beoordeling idee')),
-                ('idea_note', models.CharField(blank=True, max_length=1000, verbose_name='toelichting beoordeling')),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('activity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='programming.activity', verbose_name='activiteit')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='community_posts', to=settings.AUTH_USER_MODEL, verbose_name='door')),
-                ('municipality', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='network.municipality', verbose_name='gemeente')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now, editable=False)),
+                ("updated_at", models.DateTimeField(default=bieb.core.clock.now)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[("offer", "aanbod"), ("request", "vraag")],
+                        max_length=8,
+                        verbose_name="aanbod of vraag",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("thing", "spullen"),
+                            ("skill", "vaardigheid"),
+                            ("knowledge", "kennis"),
+                            ("time", "tijd (vrijwilligerswerk)"),
+                            ("idea", "idee voor een activiteit"),
+                        ],
+                        max_length=10,
+                        verbose_name="soort",
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("tools", "gereedschap en klussen"),
+                            ("games", "spellen en speelgoed"),
+                            ("children", "kinderspullen en kleding"),
+                            ("books", "boeken en media"),
+                            ("kitchen", "keuken en huishouden"),
+                            ("garden", "tuin en buiten"),
+                            ("digital", "computer, telefoon en internet"),
+                            ("forms", "formulieren en geldzaken"),
+                            ("language", "taal en voorlezen"),
+                            ("repair", "repareren"),
+                            ("company", "gezelschap en wandelen"),
+                            ("library", "vrijwilligerswerk in de bibliotheek"),
+                            ("other", "overig"),
+                        ],
+                        max_length=10,
+                        verbose_name="categorie",
+                    ),
+                ),
+                ("title", models.CharField(max_length=120, verbose_name="titel")),
+                ("body", models.TextField(max_length=4000, verbose_name="omschrijving")),
+                (
+                    "terms",
+                    models.CharField(
+                        choices=[
+                            ("lend", "lenen"),
+                            ("give", "geven"),
+                            ("swap", "ruilen"),
+                            ("help", "helpen"),
+                        ],
+                        max_length=6,
+                        verbose_name="voorwaarden",
+                    ),
+                ),
+                (
+                    "availability",
+                    models.CharField(blank=True, max_length=200, verbose_name="wanneer"),
+                ),
+                ("pc4", models.CharField(max_length=4, verbose_name="postcodegebied")),
+                ("lat", models.FloatField()),
+                ("lon", models.FloatField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "open"),
+                            ("closed", "afgesloten"),
+                            ("hidden", "verborgen"),
+                        ],
+                        default="open",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "hidden_reason",
+                    models.CharField(blank=True, max_length=300, verbose_name="reden verborgen"),
+                ),
+                ("flagged_personal", models.BooleanField(default=False)),
+                (
+                    "idea_status",
+                    models.CharField(blank=True, max_length=10, verbose_name="beoordeling idee"),
+                ),
+                (
+                    "idea_note",
+                    models.CharField(
+                        blank=True, max_length=1000, verbose_name="toelichting beoordeling"
+                    ),
+                ),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="programming.activity",
+                        verbose_name="activiteit",
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="community_posts",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="door",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="network.municipality",
+                        verbose_name="gemeente",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'bericht',
-                'verbose_name_plural': 'berichten',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "bericht",
+                "verbose_name_plural": "berichten",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Photo',
+            name="Photo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.BinaryField()),
-                ('thumbnail', models.BinaryField()),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('alt', models.CharField(blank=True, max_length=200, verbose_name='beschrijving')),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('post', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='community.post')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("image", models.BinaryField()),
+                ("thumbnail", models.BinaryField()),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("alt", models.CharField(blank=True, max_length=200, verbose_name="beschrijving")),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                (
+                    "post",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="photos",
+                        to="community.post",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='Exchange',
+            name="Exchange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('agreed', 'afgesproken'), ('done', 'gelukt'), ('cancelled', 'niet doorgegaan')], default='agreed', max_length=10)),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('giver_birth_year', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('receiver_birth_year', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('conversation', models.OneToOneField(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='exchange', to='community.conversation')),
-                ('giver', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('municipality', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='network.municipality')),
-                ('receiver', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('post', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exchanges', to='community.post')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("agreed", "afgesproken"),
+                            ("done", "gelukt"),
+                            ("cancelled", "niet doorgegaan"),
+                        ],
+                        default="agreed",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("giver_birth_year", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("receiver_birth_year", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.OneToOneField(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="exchange",
+                        to="community.conversation",
+                    ),
+                ),
+                (
+                    "giver",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="network.municipality",
+                    ),
+                ),
+                (
+                    "receiver",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "post",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="exchanges",
+                        to="community.post",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='post',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='community.post'),
+            model_name="conversation",
+            name="post",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="conversations",
+                to="community.post",
+            ),
         ),
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('spam', 'spam of reclame'), ('rude', 'grof, kwetsend of discriminerend'), ('unsafe', 'onveilig of illegaal'), ('privacy', 'deelt persoonsgegevens'), ('other', 'iets anders')], max_length=8)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('open', 'open'), ('handled', 'afgehandeld')], default='open', max_length=8)),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('handled_at', models.DateTimeField(blank=True, null=True)),
-                ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='community.message')),
-                ('organisation', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='network.organisation')),
-                ('post', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='community.post')),
-                ('reporter', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('subject_person', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("spam", "spam of reclame"),
+                            ("rude", "grof, kwetsend of discriminerend"),
+                            ("unsafe", "onveilig of illegaal"),
+                            ("privacy", "deelt persoonsgegevens"),
+                            ("other", "iets anders"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "open"), ("handled", "afgehandeld")],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("handled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "handled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="community.message",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="network.organisation",
+                    ),
+                ),
+                (
+                    "post",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="community.post",
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "subject_person",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ModerationAction',
+            name="ModerationAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('hide', 'verbergen'), ('warn', 'waarschuwen'), ('suspend', 'schorsen'), ('restore', 'herstellen')], max_length=8)),
-                ('explanation', models.CharField(max_length=500)),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='community.message')),
-                ('moderator', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('person', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('post', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='community.post')),
-                ('report', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='actions', to='community.report')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hide", "verbergen"),
+                            ("warn", "waarschuwen"),
+                            ("suspend", "schorsen"),
+                            ("restore", "herstellen"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("explanation", models.CharField(max_length=500)),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="community.message",
+                    ),
+                ),
+                (
+                    "moderator",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "post",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="community.post",
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="actions",
+                        to="community.report",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SavedSearch',
+            name="SavedSearch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(blank=True, choices=[('offer', 'aanbod'), ('request', 'vraag')], max_length=8)),
-                ('kind', models.CharField(blank=True, choices=[('thing', 'spullen'), ('skill', 'vaardigheid'), ('knowledge', 'kennis'), ('time', 'tijd (vrijwilligerswerk)'), ('idea', 'idee voor een activiteit')], max_length=10)),
-                ('category', models.CharField(blank=True, choices=[('tools', 'gereedschap en klussen'), ('games', 'spellen en speelgoed'), ('children', 'kinderspullen en kleding'), ('books', 'boeken en media'), ('kitchen', 'keuken en huishouden'), ('garden', 'tuin en buiten'), ('digital', 'computer, telefoon en internet'), ('forms', 'formulieren en geldzaken'), ('language', 'taal en voorlezen'), ('repair', 'repareren'), ('company', 'gezelschap en wandelen'), ('library', 'vrijwilligerswerk in de bibliotheek'), ('other', 'overig')], max_length=10)),
-                ('words', models.CharField(blank=True, max_length=100)),
-                ('pc4', models.CharField(max_length=4)),
-                ('lat', models.FloatField()),
-                ('lon', models.FloatField()),
-                ('radius_km', models.PositiveSmallIntegerField(default=5)),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('last_notified_at', models.DateTimeField(blank=True, null=True)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='community_searches', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        blank=True,
+                        choices=[("offer", "aanbod"), ("request", "vraag")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("thing", "spullen"),
+                            ("skill", "vaardigheid"),
+                            ("knowledge", "kennis"),
+                            ("time", "tijd (vrijwilligerswerk)"),
+                            ("idea", "idee voor een activiteit"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("tools", "gereedschap en klussen"),
+                            ("games", "spellen en speelgoed"),
+                            ("children", "kinderspullen en kleding"),
+                            ("books", "boeken en media"),
+                            ("kitchen", "keuken en huishouden"),
+                            ("garden", "tuin en buiten"),
+                            ("digital", "computer, telefoon en internet"),
+                            ("forms", "formulieren en geldzaken"),
+                            ("language", "taal en voorlezen"),
+                            ("repair", "repareren"),
+                            ("company", "gezelschap en wandelen"),
+                            ("library", "vrijwilligerswerk in de bibliotheek"),
+                            ("other", "overig"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("words", models.CharField(blank=True, max_length=100)),
+                ("pc4", models.CharField(max_length=4)),
+                ("lat", models.FloatField()),
+                ("lon", models.FloatField()),
+                ("radius_km", models.PositiveSmallIntegerField(default=5)),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("last_notified_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="community_searches",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Suspension',
+            name="Suspension",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=500)),
-                ('starts_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('until', models.DateTimeField(blank=True, null=True)),
-                ('lifted_at', models.DateTimeField(blank=True, null=True)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='community_suspensions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=500)),
+                ("starts_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("until", models.DateTimeField(blank=True, null=True)),
+                ("lifted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="community_suspensions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Thanks',
+            name="Thanks",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(blank=True, max_length=280)),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('exchange', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='thanks', to='community.exchange')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.CharField(blank=True, max_length=280)),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "exchange",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="thanks",
+                        to="community.exchange",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ThingBooking',
+            name="ThingBooking",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_day', models.DateField()),
-                ('last_day', models.DateField()),
-                ('blocked_until', models.DateField()),
-                ('status', models.CharField(choices=[('booked', 'gereserveerd'), ('lent', 'uitgeleend'), ('returned', 'teruggebracht'), ('cancelled', 'geannuleerd')], default='booked', max_length=10)),
-                ('deposit_cents', models.PositiveIntegerField(default=0)),
-                ('condition_out', models.CharField(blank=True, max_length=500)),
-                ('condition_back', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('returned_at', models.DateTimeField(blank=True, null=True)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='thing_bookings', to='catalog.item')),
-                ('loan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='circulation.loan')),
-                ('person', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='thing_bookings', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_day", models.DateField()),
+                ("last_day", models.DateField()),
+                ("blocked_until", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("booked", "gereserveerd"),
+                            ("lent", "uitgeleend"),
+                            ("returned", "teruggebracht"),
+                            ("cancelled", "geannuleerd"),
+                        ],
+                        default="booked",
+                        max_length=10,
+                    ),
+                ),
+                ("deposit_cents", models.PositiveIntegerField(default=0)),
+                ("condition_out", models.CharField(blank=True, max_length=500)),
+                ("condition_back", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("returned_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="thing_bookings",
+                        to="catalog.item",
+                    ),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="circulation.loan",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="thing_bookings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['first_day', 'pk'],
+                "ordering": ["first_day", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ThingSettings',
+            name="ThingSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('buffer_days', models.PositiveSmallIntegerField(default=1)),
-                ('deposit_cents', models.PositiveIntegerField(default=0)),
-                ('max_days', models.PositiveSmallIntegerField(default=7)),
-                ('instructions', models.TextField(blank=True)),
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='thing', to='catalog.item')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("buffer_days", models.PositiveSmallIntegerField(default=1)),
+                ("deposit_cents", models.PositiveIntegerField(default=0)),
+                ("max_days", models.PositiveSmallIntegerField(default=7)),
+                ("instructions", models.TextField(blank=True)),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="thing",
+                        to="catalog.item",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WordFilter',
+            name="WordFilter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phrase', models.CharField(max_length=60)),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='community_word_filters', to='network.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phrase", models.CharField(max_length=60)),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="community_word_filters",
+                        to="network.organisation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Block',
+            name="Block",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('blocked', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('blocker', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                (
+                    "blocked",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "blocker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('blocker', 'blocked'), name='community_block_once'), models.CheckConstraint(condition=models.Q(('blocker', models.F('blocked')), _negated=True), name='community_block_not_self')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("blocker", "blocked"), name="community_block_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("blocker", models.F("blocked")), _negated=True),
+                        name="community_block_not_self",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Handover',
+            name="Handover",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('announced', 'aangekondigd'), ('waiting', 'ligt klaar'), ('picked_up', 'opgehaald'), ('overdue', 'niet opgehaald'), ('cancelled', 'geannuleerd'), ('locked', 'geblokkeerd')], default='announced', max_length=10)),
-                ('label', models.CharField(max_length=120)),
-                ('code_hash', models.CharField(max_length=128)),
-                ('wrong_tries', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=bieb.core.clock.now)),
-                ('dropped_at', models.DateTimeField(blank=True, null=True)),
-                ('pick_up_by', models.DateField(blank=True, null=True)),
-                ('picked_up_at', models.DateTimeField(blank=True, null=True)),
-                ('reported_at', models.DateTimeField(blank=True, null=True)),
-                ('exchange', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='handovers', to='community.exchange')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='community_handovers', to='network.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("announced", "aangekondigd"),
+                            ("waiting", "ligt klaar"),
+                            ("picked_up", "opgehaald"),
+                            ("overdue", "niet opgehaald"),
+                            ("cancelled", "geannuleerd"),
+                            ("locked", "geblokkeerd"),
+                        ],
+                        default="announced",
+                        max_length=10,
+                    ),
+                ),
+                ("label", models.CharField(max_length=120)),
+                ("code_hash", models.CharField(max_length=128)),
+                ("wrong_tries", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=bieb.core.clock.now)),
+                ("dropped_at", models.DateTimeField(blank=True, null=True)),
+                ("pick_up_by", models.DateField(blank=True, null=True)),
+                ("picked_up_at", models.DateTimeField(blank=True, null=True)),
+                ("reported_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "exchange",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="handovers",
+                        to="community.exchange",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="community_handovers",
+                        to="network.location",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['location', 'status'], name='community_handover_desk')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['announced', 'waiting', 'picked_up', 'overdue', 'cancelled', 'locked'])), name='community_handover_status'), models.UniqueConstraint(condition=models.Q(('status__in', ['announced', 'waiting', 'overdue', 'locked'])), fields=('exchange',), name='community_handover_one_open'), models.UniqueConstraint(condition=models.Q(('status__in', ['announced', 'waiting', 'overdue', 'locked'])), fields=('location', 'code_hash'), name='community_handover_code_once')],
+                "indexes": [
+                    models.Index(fields=["location", "status"], name="community_handover_desk")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "status__in",
+                                [
+                                    "announced",
+                                    "waiting",
+                                    "picked_up",
+                                    "overdue",
+                                    "cancelled",
+                                    "locked",
+                                ],
+                            )
+                        ),
+                        name="community_handover_status",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(
+                            ("status__in", ["announced", "waiting", "overdue", "locked"])
+                        ),
+                        fields=("exchange",),
+                        name="community_handover_one_open",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(
+                            ("status__in", ["announced", "waiting", "overdue", "locked"])
+                        ),
+                        fields=("location", "code_hash"),
+                        name="community_handover_code_once",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'sent_at'], name='community_message_conv'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "sent_at"], name="community_message_conv"),
         ),
         migrations.AddIndex(
-            model_name='post',
-            index=models.Index(fields=['status', 'lat', 'lon'], name='community_post_near'),
+            model_name="post",
+            index=models.Index(fields=["status", "lat", "lon"], name="community_post_near"),
         ),
         migrations.AddIndex(
-            model_name='post',
-            index=models.Index(fields=['municipality', 'status', 'created_at'], name='community_post_board'),
+            model_name="post",
+            index=models.Index(
+                fields=["municipality", "status", "created_at"], name="community_post_board"
+            ),
         ),
         migrations.AddIndex(
-            model_name='post',
-            index=models.Index(fields=['author', 'created_at'], name='community_post_author'),
+            model_name="post",
+            index=models.Index(fields=["author", "created_at"], name="community_post_author"),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.CheckConstraint(condition=models.Q(('type__in', ['offer', 'request'])), name='community_post_type'),
+            model_name="post",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("type__in", ["offer", "request"])), name="community_post_type"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['thing', 'skill', 'knowledge', 'time', 'idea'])), name='community_post_kind'),
+            model_name="post",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["thing", "skill", "knowledge", "time", "idea"])),
+                name="community_post_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.CheckConstraint(condition=models.Q(('category__in', ['tools', 'games', 'children', 'books', 'kitchen', 'garden', 'digital', 'forms', 'language', 'repair', 'company', 'library', 'other'])), name='community_post_category'),
+            model_name="post",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "category__in",
+                        [
+                            "tools",
+                            "games",
+                            "children",
+                            "books",
+                            "kitchen",
+                            "garden",
+                            "digital",
+                            "forms",
+                            "language",
+                            "repair",
+                            "company",
+                            "library",
+                            "other",
+                        ],
+                    )
+                ),
+                name="community_post_category",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.CheckConstraint(condition=models.Q(('terms__in', ['lend', 'give', 'swap', 'help'])), name='community_post_terms'),
+            model_name="post",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("terms__in", ["lend", "give", "swap", "help"])),
+                name="community_post_terms",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'closed', 'hidden'])), name='community_post_status'),
+            model_name="post",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["open", "closed", "hidden"])),
+                name="community_post_status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.CheckConstraint(condition=models.Q(('pc4__gte', '1000'), ('pc4__lte', '9999')), name='community_post_pc4'),
+            model_name="post",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("pc4__gte", "1000"), ("pc4__lte", "9999")),
+                name="community_post_pc4",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='post',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'hidden'), _negated=True), models.Q(('hidden_reason', ''), _negated=True), _connector='OR'), name='community_post_hidden_has_reason'),
+            model_name="post",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "hidden"), _negated=True),
+                    models.Q(("hidden_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="community_post_hidden_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exchange',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['agreed', 'done', 'cancelled'])), name='community_exchange_status'),
+            model_name="exchange",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["agreed", "done", "cancelled"])),
+                name="community_exchange_status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exchange',
-            constraint=models.CheckConstraint(condition=models.Q(('giver', models.F('receiver')), _negated=True), name='community_exchange_two_people'),
+            model_name="exchange",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("giver", models.F("receiver")), _negated=True),
+                name="community_exchange_two_people",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(fields=('post', 'responder'), name='community_conversation_once'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(
+                fields=("post", "responder"), name="community_conversation_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='report',
-            index=models.Index(fields=['organisation', 'status'], name='community_report_queue'),
+            model_name="report",
+            index=models.Index(fields=["organisation", "status"], name="community_report_queue"),
         ),
         migrations.AddConstraint(
-            model_name='report',
-            constraint=models.CheckConstraint(condition=models.Q(('reason__in', ['spam', 'rude', 'unsafe', 'privacy', 'other'])), name='community_report_reason'),
+            model_name="report",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reason__in", ["spam", "rude", "unsafe", "privacy", "other"])),
+                name="community_report_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='report',
-            constraint=models.CheckConstraint(condition=models.Q(('post__isnull', False), ('message__isnull', False), ('subject_person__isnull', False), _connector='OR'), name='community_report_has_subject'),
+            model_name="report",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("post__isnull", False),
+                    ("message__isnull", False),
+                    ("subject_person__isnull", False),
+                    _connector="OR",
+                ),
+                name="community_report_has_subject",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savedsearch',
-            constraint=models.CheckConstraint(condition=models.Q(('radius_km__gte', 1), ('radius_km__lte', 50)), name='community_search_radius'),
+            model_name="savedsearch",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("radius_km__gte", 1), ("radius_km__lte", 50)),
+                name="community_search_radius",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='thanks',
-            constraint=models.UniqueConstraint(fields=('exchange', 'author'), name='community_thanks_once'),
+            model_name="thanks",
+            constraint=models.UniqueConstraint(
+                fields=("exchange", "author"), name="community_thanks_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='thingbooking',
-            index=models.Index(fields=['item', 'first_day'], name='community_booking_item'),
+            model_name="thingbooking",
+            index=models.Index(fields=["item", "first_day"], name="community_booking_item"),
         ),
         migrations.AddConstraint(
-            model_name='thingbooking',
-            constraint=models.CheckConstraint(condition=models.Q(('last_day__gte', models.F('first_day'))), name='community_booking_days'),
+            model_name="thingbooking",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("last_day__gte", models.F("first_day"))),
+                name="community_booking_days",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='thingbooking',
-            constraint=models.CheckConstraint(condition=models.Q(('blocked_until__gte', models.F('last_day'))), name='community_booking_blocked'),
+            model_name="thingbooking",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("blocked_until__gte", models.F("last_day"))),
+                name="community_booking_blocked",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='thingbooking',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['booked', 'lent', 'returned', 'cancelled'])), name='community_booking_status'),
+            model_name="thingbooking",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["booked", "lent", "returned", "cancelled"])),
+                name="community_booking_status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='thingsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('max_days__gte', 1)), name='community_thing_max_days'),
+            model_name="thingsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_days__gte", 1)), name="community_thing_max_days"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='thingsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('buffer_days__lte', 14)), name='community_thing_buffer'),
+            model_name="thingsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("buffer_days__lte", 14)), name="community_thing_buffer"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='wordfilter',
-            constraint=models.UniqueConstraint(fields=('organisation', 'phrase'), name='community_word_once'),
+            model_name="wordfilter",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "phrase"), name="community_word_once"
+            ),
         ),
     ]

@@ -218,15 +218,13 @@ def test_near_me_ranks_and_counts_like_the_exact_distance_in_a_busy_area():
     page = selectors.board(near="3511", radius_km=10, limit=12)
     posts = list(Post.objects.filter(status="open"))
     exact = sorted(
-
-            (
-                round(haversine_km(near.lat, near.lon, p.lat, p.lon), 1),
-                -p.created_at.timestamp(),
-                -p.pk,
-            )
-            for p in posts
-            if haversine_km(near.lat, near.lon, p.lat, p.lon) <= 10
-
+        (
+            round(haversine_km(near.lat, near.lon, p.lat, p.lon), 1),
+            -p.created_at.timestamp(),
+            -p.pk,
+        )
+        for p in posts
+        if haversine_km(near.lat, near.lon, p.lat, p.lon) <= 10
     )
     assert page.total == len(exact) == 30
     assert [p.pk for p in page.posts] == [-row[2] for row in exact[:12]]
