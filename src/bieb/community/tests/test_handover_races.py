@@ -5,47 +5,17 @@ in the database afterwards."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connection, connections
 
 from bieb.accounts.tests.factories import LocationFactory
+from bieb.circulation.tests.test_races import at_once
 from bieb.community import handovers
 from bieb.community.models import Handover, HandoverStatus
 from bieb.community.tests import factories as f
 from bieb.core.audit import subject_of
-from bieb.core.errors import DomainError
 from bieb.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def at_once(*calls: Callable[[], object]) -> list[object]:
-    """Run ``calls`` in threads released together; each result is a return value or the code
-    of the ``DomainError`` it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except DomainError as exc:
-            results[index] = exc.code
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    connections.close_all()
-    return results
 
 
 def waiting_handover():
