@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -39,8 +39,6 @@ from bieb.community import messages, moderation, posts, selectors
 from bieb.community.models import (
     Category,
     Conversation,
-    Exchange,
-    ExchangeStatus,
     Message,
     Photo,
     Post,
@@ -256,21 +254,6 @@ def _site_url(request: HttpRequest) -> str:
     return getattr(settings, "BIEB_SITE_URL", "") or request.build_absolute_uri("/")
 
 
-def completed_exchanges_of(person_ids: Iterable[int]) -> dict[int, int]:
-    """Completed exchanges per person (as ``selectors.completed_exchanges``), two queries for
-    any number of people."""
-    ids = {pk for pk in person_ids if pk is not None}
-    counts: dict[int, int] = defaultdict(int)
-    if not ids:
-        return counts
-    done = Exchange.objects.filter(status=ExchangeStatus.DONE).order_by()
-    for side in ("giver_id", "receiver_id"):
-        rows = done.filter(**{f"{side}__in": ids}).values(side).annotate(n=Count("pk"))
-        for row in rows:
-            counts[row[side]] += row["n"]
-    return counts
-
-
 def _photo_out(request: HttpRequest, photo: Photo, post: Post, number: int) -> PhotoOut:
     return PhotoOut(
         id=photo.pk,
@@ -343,7 +326,7 @@ def posts_out(request: HttpRequest, found: list[Post]) -> list[PostOut]:
             .order_by("pk")
         ):
             photos[photo.post_id].append(photo)
-    exchanges = completed_exchanges_of(post.author_id for post in found)
+    exchanges = selectors.completed_exchanges_of(post.author_id for post in found)
     return [
         PostOut(
             **_fields(

@@ -289,6 +289,17 @@ def desk_list(location: Location, *, today: dt.date | None = None) -> list[DeskR
     return rows
 
 
+def announced_at(location: Location) -> list[dict[str, Any]]:
+    """The handovers announced for ``location`` and not yet brought, the oldest first, as
+    dicts of ``pk``, ``label`` and ``created_at`` (no personal data). The caller checked the
+    desk's access (``access_location``)."""
+    return list(
+        Handover.objects.filter(location_id=location.pk, status=HandoverStatus.ANNOUNCED)
+        .order_by("created_at", "pk")
+        .values("pk", "label", "created_at")
+    )
+
+
 # --- the resident's side -------------------------------------------------------------------------
 
 

@@ -95,6 +95,12 @@ def _organisation_id_for(person: Any, post: Post | None) -> int | None:
     )
 
 
+def organisation_of(person: Any) -> int | None:
+    """The organisation that moderates ``person`` outside any post (see the module's
+    docstring), or None; the services act on a resident under this organisation."""
+    return _organisation_id_for(person, None)
+
+
 def _check_moderator(actor: Any, organisation_id: int | None) -> None:
     """Refuse unless ``actor`` moderates ``organisation_id``: 401 anonymous, 403 no moderator
     role anywhere, 404 a moderator elsewhere."""

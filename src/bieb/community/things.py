@@ -313,8 +313,9 @@ def _check_days(first_day: dt.date, last_day: dt.date, today: dt.date) -> None:
         )
 
 
-def _things_at_once(person: Any) -> int:
-    """What the person's plan allows today, or the refusal why nothing is allowed."""
+def things_allowed(person: Any) -> int:
+    """How many things the person's plan allows at once today, or the refusal
+    (``DomainError``) why nothing is allowed; ``book`` refuses the same way."""
     from bieb.subscriptions.selectors import entitlements_for
 
     rights = entitlements_for(person)
@@ -395,7 +396,7 @@ def thing_book(*, person: Any, item: Item, first_day: dt.date, last_day: dt.date
                 status=400,
                 details={"field": "last_day"},
             )
-        allowed = _things_at_once(person)
+        allowed = things_allowed(person)
         live = _live_bookings_of(person, today).count()
         if live >= allowed:
             raise DomainError(

@@ -795,11 +795,7 @@ def _givers(handover_ids: list[int]) -> dict[int, str]:
 def desk_location(request: HttpRequest, location_id: int) -> HttpResponse:
     location = _desk_location(request, location_id)
     rows = handovers.desk_list(location)
-    announced = list(
-        Handover.objects.filter(location_id=location.pk, status=HandoverStatus.ANNOUNCED)
-        .order_by("created_at", "pk")
-        .values("pk", "label", "created_at")
-    )
+    announced = handovers.announced_at(location)
     # who brings or brought it: the desk asks for that name when someone comes by
     givers = _givers([row.pk for row in rows] + [row["pk"] for row in announced])
     for row in announced:

@@ -436,7 +436,7 @@ def _person_in_scope(request: HttpRequest, pk: int) -> User:
         return person
     mine = set(request.staff_organisation_ids)
     # the same rule the service applies when it acts on this resident
-    if moderation._organisation_id_for(person, None) in mine:
+    if moderation.organisation_of(person) in mine:
         return person
     if Report.objects.filter(subject_person=person, organisation_id__in=mine).exists():
         return person

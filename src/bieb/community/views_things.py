@@ -370,7 +370,7 @@ def _thing_page(
         # say before the days are filled in that the plan does not allow it (the service
         # refuses the booking the same way)
         try:
-            things._things_at_once(request.user)
+            things.things_allowed(request.user)
         except DomainError as exc:
             refusal = exc
     settings = things.settings_of(item)
