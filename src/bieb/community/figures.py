@@ -27,8 +27,10 @@ from bieb.community.models import (
     PostType,
 )
 from bieb.core import clock
+from bieb.subscriptions.figures import PRIVACY_THRESHOLD
 
-MIN_GROUP = 10
+#: the project's privacy rule: statistics about people only for groups of 10 or more
+MIN_GROUP = PRIVACY_THRESHOLD
 AGE_GROUPS = (
     ("0-15", 0, 15),
     ("16-17", 16, 17),

@@ -32,8 +32,10 @@ from bieb.programming.models import (
     Registration,
     RegistrationStatus,
 )
+from bieb.subscriptions.figures import PRIVACY_THRESHOLD
 
-MIN_GROUP = 10
+#: the project's privacy rule: statistics about people only for groups of 10 or more
+MIN_GROUP = PRIVACY_THRESHOLD
 AGE_GROUPS = (
     ("0-4", 0, 4),
     ("5-12", 5, 12),
