@@ -18,9 +18,9 @@ from bieb.api.auth import resident_auth
 from bieb.api.errors import error_responses
 from bieb.api.idempotency import idempotent
 from bieb.core.errors import NotFound
-from bieb.programming import services
+from bieb.programming import selectors, services
 from bieb.programming.api import RegistrationOut, registration_out
-from bieb.programming.models import LIVE_STATUSES, Registration
+from bieb.programming.models import Registration
 
 router = Router(tags=["me"])
 
@@ -45,13 +45,9 @@ class RegistrationListOut(Schema):
     results: list[RegistrationOut]
 
 
-def _registrations_of(person) -> QuerySet[Registration]:
+def _registrations_of(person, *, live: bool | None = None) -> QuerySet[Registration]:
     """The person's own registrations, newest first, with what the answer shows loaded."""
-    return (
-        Registration.objects.filter(person_id=person.pk)
-        .select_related("activity__location", "invoice")
-        .order_by("-created_at", "-pk")
-    )
+    return selectors.registrations_of(person, live=live).order_by("-created_at", "-pk")
 
 
 def _own_registration(person, registration_id: int) -> Registration:
@@ -82,11 +78,7 @@ def _own_registration(person, registration_id: int) -> Registration:
 def me_registrations(
     request: HttpRequest, window: Query[RegistrationsWindow]
 ) -> RegistrationListOut:
-    registrations = _registrations_of(request.auth)
-    if window.live is True:
-        registrations = registrations.filter(status__in=LIVE_STATUSES)
-    elif window.live is False:
-        registrations = registrations.exclude(status__in=LIVE_STATUSES)
+    registrations = _registrations_of(request.auth, live=window.live)
     page = registrations[window.offset : window.offset + window.limit]
     return RegistrationListOut(
         count=registrations.count(),

@@ -8,7 +8,6 @@ refusal (``DomainError``) is put on the field it names (``details["field"]``, tr
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -32,7 +31,7 @@ from bieb.programming.models import (
     Programme,
     Room,
 )
-from bieb.programming.services import ActivityInput
+from bieb.programming.services import DOOR_CODE_DIGITS, ActivityInput, door_code
 
 # "1.234,56": dots group thousands (in threes, the first group without a leading zero)
 _GROUPED = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+(?:,\d*)?")
@@ -549,18 +548,7 @@ class RegistrationCancelForm(forms.Form):
     reason = forms.CharField(required=False, max_length=200)
 
 
-#: how many digits the door code of a registration has
-DOOR_CODE_DIGITS = 8
 _DOOR_CODE = re.compile(rf"\d{{{DOOR_CODE_DIGITS}}}")
-
-
-def door_code(token: str) -> str:
-    """The code a person can read out (or type) at the door when the QR code will not scan:
-    eight digits derived from the registration's secret token. It is not the token: it opens
-    nothing, and it identifies a registration only among the seats of one activity, where
-    the door page looks it up (``views_staff``)."""
-    digest = hashlib.sha256(token.encode("ascii")).digest()
-    return f"{int.from_bytes(digest[:8], 'big') % 10**DOOR_CODE_DIGITS:0{DOOR_CODE_DIGITS}d}"
 
 
 def door_code_display(token: str) -> str:

@@ -37,6 +37,7 @@ from bieb.network.models import Location, Organisation
 from bieb.network.selectors import Point, point_for_query
 from bieb.programming import recurrence
 from bieb.programming.models import (
+    LIVE_STATUSES,
     Activity,
     ActivityKind,
     ActivityStatus,
@@ -74,7 +75,9 @@ __all__ = [
     "personal_feed",
     "programme",
     "programme_filter_options",
+    "registrations_of",
     "sessions_with_state",
+    "waitlist_position",
 ]
 
 PAGE_SIZE = 20
@@ -965,6 +968,36 @@ def personal_feed(token: str) -> list[Registration]:
         )
         .select_related("activity__organisation", "activity__location", "activity__room")
         .order_by("activity__starts_at", "pk")[:FEED_LIMIT]
+    )
+
+
+# --- a person's registrations ---------------------------------------------------------------
+
+
+def registrations_of(person: Any, *, live: bool | None = None) -> QuerySet[Registration]:
+    """The person's own registrations, with activity (and location) and invoice loaded,
+    unordered. ``live=True``: only those that still count (``LIVE_STATUSES``);
+    ``live=False``: only the others; ``None``: all. Callers add the order they show."""
+    registrations = Registration.objects.filter(person_id=person.pk).select_related(
+        "activity__location", "invoice"
+    )
+    if live is True:
+        registrations = registrations.filter(status__in=LIVE_STATUSES)
+    elif live is False:
+        registrations = registrations.exclude(status__in=LIVE_STATUSES)
+    return registrations
+
+
+def waitlist_position(registration: Registration) -> int:
+    """Where a waitlisted registration stands on its activity's waitlist (1: first). One
+    query."""
+    return (
+        Registration.objects.filter(
+            activity_id=registration.activity_id,
+            status=RegistrationStatus.WAITLISTED,
+            pk__lt=registration.pk,
+        ).count()
+        + 1
     )
 
 

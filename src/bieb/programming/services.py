@@ -25,6 +25,7 @@ when the activity allows that. See ``docs/programming.md``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -1228,20 +1229,54 @@ def session_at(activity: Activity, moment: dt.datetime | None = None):
     return near[-1] if near else None
 
 
+#: how many digits the door code of a registration has
+DOOR_CODE_DIGITS = 8
+
+
+def door_code(token: str) -> str:
+    """The code a person can read out (or type) at the door when the QR code will not scan:
+    eight digits derived from the registration's secret token. It is not the token: it opens
+    nothing, and it identifies a registration only among the seats of one activity, where
+    the door page looks it up (``registration_by_door_code``)."""
+    digest = hashlib.sha256(token.encode("ascii")).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**DOOR_CODE_DIGITS:0{DOOR_CODE_DIGITS}d}"
+
+
+def registration_by_door_code(activity: Activity, code: str) -> Registration | None:
+    """The activity's registration with a seat whose door code is ``code``; None when there
+    is none, or (very rarely) more than one: then the list is the way."""
+    found = [
+        registration
+        for registration in Registration.objects.filter(
+            activity=activity, status=RegistrationStatus.CONFIRMED
+        ).select_related("person", "activity")
+        if door_code(registration.token) == code
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def check_in(
     *,
     activity: Activity,
     token: str = "",
+    code: str = "",
     registration: Registration | None = None,
     actor: Any,
     method: str = AttendanceMethod.SCAN,
     present: int | None = None,
     session_start: dt.datetime | None = None,
 ) -> tuple[Attendance, bool]:
-    """Record that a registration is present at a session (by its QR code's token, or from
-    the list). Scanning twice answers the first check-in (``created`` False). Refusals:
-    ``registration_not_found``, ``wrong_activity``, ``not_confirmed``, ``no_session_now``,
-    ``present_invalid``."""
+    """Record that a registration is present at a session (by its QR code's token, by the
+    eight-digit door ``code``, or from the list). Scanning twice answers the first check-in
+    (``created`` False). Refusals: ``registration_not_found``, ``wrong_activity``,
+    ``not_confirmed``, ``no_session_now``, ``present_invalid``."""
+    if registration is None and code:
+        registration = registration_by_door_code(activity, code)
+        if registration is None:
+            raise NotFound(
+                "registration_not_found",
+                _("Deze code hoort bij geen aanmelding voor deze activiteit."),
+            )
     if registration is None:
         token = (token or "").strip()
         token = token.split("?", 1)[0].split("#", 1)[0]
@@ -1293,6 +1328,7 @@ def check_in(
             registration=registration, session_start=session_start
         ).first()
         if existing is not None:
+            existing.registration = registration  # the same row, already loaded
             return existing, False
         try:
             with transaction.atomic():

@@ -37,7 +37,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bieb.core import clock
 from bieb.core.errors import DomainError
 from bieb.core.money import format_eur
-from bieb.programming import recurrence, services
+from bieb.programming import recurrence, selectors, services
 from bieb.programming.forms_mine import OfferAcceptForm, RegisterForm
 from bieb.programming.forms_staff import door_code_display
 from bieb.programming.models import (
@@ -303,17 +303,6 @@ def _by_token(token: str) -> Registration:
     return registration
 
 
-def _waitlist_position(registration: Registration) -> int:
-    return (
-        Registration.objects.filter(
-            activity_id=registration.activity_id,
-            status=RegistrationStatus.WAITLISTED,
-            pk__lt=registration.pk,
-        ).count()
-        + 1
-    )
-
-
 def _state(registration: Registration) -> str:
     """The status to show: an offer or e-mail confirmation past its deadline has lapsed
     already, even before the next round of ``offers_expire`` writes it down."""
@@ -350,7 +339,7 @@ def registration_detail(request: HttpRequest, token: str) -> HttpResponse:
             "registration": registration,
             "activity": activity,
             "state": state,
-            "position": _waitlist_position(registration)
+            "position": selectors.waitlist_position(registration)
             if state == RegistrationStatus.WAITLISTED
             else None,
             "qr": qr_svg(link, label=_qr_label(registration))
@@ -491,8 +480,7 @@ def _rows(person: Any) -> tuple[list[Row], list[Row]]:
     """My coming registrations (live, soonest first) and the others (newest first)."""
     now = clock.now()
     registrations = (
-        Registration.objects.filter(person_id=person.pk)
-        .select_related("activity__location", "invoice")
+        selectors.registrations_of(person)
         .annotate(attended=Count("attendances"))
         .order_by("activity__starts_at", "pk")
     )

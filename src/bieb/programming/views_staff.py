@@ -646,19 +646,6 @@ def door(request: HttpRequest, activity_id: int) -> HttpResponse:
     )
 
 
-def _registration_by_door_code(activity: Activity, code: str) -> Registration | None:
-    """The activity's registration with a seat whose door code is ``code``; None when there
-    is none, or (very rarely) more than one: then the list is the way."""
-    found = [
-        registration
-        for registration in Registration.objects.filter(
-            activity=activity, status=RegistrationStatus.CONFIRMED
-        ).select_related("person", "activity")
-        if forms.door_code(registration.token) == code
-    ]
-    return found[0] if len(found) == 1 else None
-
-
 def _door_post(request: HttpRequest, activity: Activity) -> None:
     action = request.POST.get("action", "scan")
     try:
@@ -712,30 +699,13 @@ def _door_post(request: HttpRequest, activity: Activity) -> None:
         if not form.is_valid():
             _door_result(request, activity, False, _("Scan de QR-code of typ de code."))
             return
-        typed = form.typed_door_code()
-        if typed:
-            registration = _registration_by_door_code(activity, typed)
-            if registration is None:
-                _door_result(
-                    request,
-                    activity,
-                    False,
-                    _("Deze code hoort bij geen aanmelding voor deze activiteit."),
-                )
-                return
-            attendance, created = services.check_in(
-                activity=activity,
-                registration=registration,
-                actor=request.user,
-                method=AttendanceMethod.SCAN,
-            )
-        else:
-            attendance, created = services.check_in(
-                activity=activity,
-                token=form.cleaned_data["code"],
-                actor=request.user,
-                method=AttendanceMethod.SCAN,
-            )
+        attendance, created = services.check_in(
+            activity=activity,
+            code=form.typed_door_code(),
+            token=form.cleaned_data["code"],
+            actor=request.user,
+            method=AttendanceMethod.SCAN,
+        )
         _door_result(
             request,
             activity,
